@@ -24,6 +24,12 @@ class Strategy:
     #: status changes (upstream does this for kinds with a spec the controllers act on).
     tracks_generation: bool = False
 
+    #: DELETE answers with the deleted object instead of a Status (pods do upstream).
+    return_deleted_object: bool = False
+
+    #: PUT of a missing object creates it (endpoints, leases... upstream's AllowCreateOnUpdate).
+    allow_create_on_update: bool = False
+
     def prepare_for_create(self, obj: dict) -> None:
         """Reset what a client may not set on create (e.g. status of most kinds)."""
 

@@ -1,0 +1,5 @@
+"""``python -m pyk8s`` is the ``pyk8s`` command."""
+
+from .cli import main
+
+main()

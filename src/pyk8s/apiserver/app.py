@@ -1,0 +1,264 @@
+"""The HTTP front end: routing, authentication of the admin certificate, errors.
+
+One catch-all route parses resource paths (handlers are generic over kinds);
+fixed paths serve discovery, OpenAPI, health and version. Every failure leaves
+as a metav1.Status: APIError carries upstream's reason and code, anything else
+is a bug answered as 500 InternalError and logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import ssl
+
+from aiohttp import web
+
+from .. import __version__
+from . import discovery, errors, openapi
+from .context import ServerContext
+from .handlers import reads, subresources, watch, writes
+from .handlers.common import ResourceRequest, json_response
+from .objects import ObjectStore
+from .requestinfo import parse_resource_path
+
+log = logging.getLogger(__name__)
+
+KUBERNETES_VERSION = (1, 32, 4)
+PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+
+
+def version_info() -> dict:
+    major, minor, patch = KUBERNETES_VERSION
+    return {
+        "major": str(major),
+        "minor": str(minor),
+        "gitVersion": f"v{major}.{minor}.{patch}-pyk8s.{__version__}",
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "2026-11-26T00:00:00Z",
+        "goVersion": f"python{platform.python_version()}",
+        "compiler": platform.python_implementation().lower(),
+        "platform": f"linux/{platform.machine().replace('x86_64', 'amd64').replace('aarch64', 'arm64')}",
+    }
+
+
+def _user_of(request: web.Request) -> dict | None:
+    """The authenticated user from the verified client certificate, if any."""
+    transport = request.transport
+    if transport is None:
+        return None
+    cert = transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    name, groups = "", []
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    return {"username": name, "groups": groups + ["system:authenticated"]}
+
+
+@web.middleware
+async def status_errors(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except errors.APIError as err:
+        resp = json_response(err.status(), err.code)
+        for k, v in err.headers.items():
+            resp.headers[k] = v
+        return resp
+    except web.HTTPException:
+        raise
+    except (ConnectionResetError, ConnectionError):
+        raise
+    except Exception:
+        log.exception("internal error serving %s %s", request.method, request.path_qs)
+        err = errors.internal("an unexpected error happened; see the server log")
+        return json_response(err.status(), 500)
+
+
+class APIServerApp:
+    """Builds the aiohttp application over a ServerContext."""
+
+    def __init__(self, ctx: ServerContext, *, server_address: str,
+                 require_client_cert: bool = True) -> None:
+        self.ctx = ctx
+        self.objects = ObjectStore(ctx)
+        self.server_address = server_address
+        self.require_client_cert = require_client_cert
+        self.ready = False
+
+    def build(self) -> web.Application:
+        app = web.Application(middlewares=[status_errors], client_max_size=8 * 1024 * 1024,
+                              handler_args={"max_field_size": 65536})
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if self.require_client_cert and not path.startswith(PUBLIC_PATHS) and \
+                _user_of(request) is None:
+            raise errors.APIError(401, "Unauthorized", "Unauthorized")
+        if path == "/version":
+            return json_response(version_info())
+        if path.startswith(("/healthz", "/livez", "/readyz")):
+            return await self.health(request, path)
+        if path == "/api":
+            return self.discovery_root(request, core=True)
+        if path == "/apis":
+            return self.discovery_root(request, core=False)
+        if path.startswith("/openapi"):
+            return self.openapi(request, path)
+        info = parse_resource_path(path)
+        if info is None:
+            return self.discovery_group(path)
+        rt = self.ctx.registry.get(info.group, info.version, info.resource)
+        if rt is None:
+            raise errors.APIError(404, "NotFound", "the server could not find the requested "
+                                  "resource", {"causes": [{"reason": "UnexpectedServerResponse",
+                                                           "message": "404 page not found"}]})
+        req = ResourceRequest(request, self.ctx, rt, info, self.objects)
+        return await self.route(req)
+
+    async def route(self, req: ResourceRequest) -> web.StreamResponse:
+        method, info, rt = req.http.method, req.info, req.rt
+        if rt.namespaced and info.namespace is None and info.name and rt.plural != "namespaces":
+            raise errors.not_found(rt.group, rt.plural, info.name)
+        if info.subresource:
+            return await subresources.handle(req)
+        verbs = rt.verbs
+        watching = info.watch_path or req.query.get("watch") in ("true", "1")
+        if rt.plural == "bindings" and method == "POST":
+            return await _binding_resource(req)
+        if method == "GET":
+            if watching:
+                _require(rt, "watch", verbs)
+                return await watch.watch(req)
+            if info.name:
+                _require(rt, "get", verbs)
+                return await reads.get(req)
+            _require(rt, "list", verbs)
+            return await reads.list_(req)
+        if method == "POST" and not info.name:
+            _require(rt, "create", verbs)
+            return await writes.create(req)
+        if method == "PUT" and info.name:
+            _require(rt, "update", verbs)
+            return await writes.update(req)
+        if method == "PATCH" and info.name:
+            _require(rt, "patch", verbs)
+            return await writes.patch(req)
+        if method == "DELETE":
+            if info.name:
+                _require(rt, "delete", verbs)
+                return await writes.delete(req)
+            _require(rt, "deletecollection", verbs)
+            return await writes.delete_collection(req)
+        raise errors.method_not_allowed(method, rt.plural)
+
+    async def health(self, request: web.Request, path: str) -> web.Response:
+        checks = [("ping", True), ("log", True),
+                  ("etcd", await self._store_ok()),
+                  ("poststarthook/bootstrap-controller", self.ready)]
+        if path.startswith("/readyz"):
+            checks.append(("informer-sync", self.ctx.watch_cache is not None))
+        parts = path.split("/")
+        if len(parts) > 2:  # /healthz/etcd: one check
+            wanted = "/".join(parts[2:])
+            checks = [c for c in checks if c[0] == wanted]
+            if not checks:
+                raise errors.APIError(404, "NotFound", "the server could not find the requested "
+                                      "resource")
+        healthy = all(ok for _, ok in checks)
+        if "verbose" in request.query:
+            lines = [f"[+]{name} ok" if ok else f"[-]{name} failed: reason withheld"
+                     for name, ok in checks]
+            verdict = "passed" if healthy else "failed"
+            lines.append(f"{parts[1]} check {verdict}")
+            body = "\n".join(lines) + "\n"
+        else:
+            body = "ok" if healthy else f"[-]{parts[1]} failed: reason withheld\n"
+        return web.Response(text=body, status=200 if healthy else 500,
+                            content_type="text/plain")
+
+    async def _store_ok(self) -> bool:
+        try:
+            await self.ctx.store.current_revision()
+            return True
+        except Exception:
+            log.exception("store health check failed")
+            return False
+
+    def discovery_root(self, request: web.Request, core: bool) -> web.Response:
+        aggregated = discovery.wants_aggregated(request.headers.get("Accept"))
+        if aggregated:
+            body = discovery.aggregated(self.ctx.registry, core)
+            return json_response(body, content_type=aggregated)
+        if core:
+            return json_response(discovery.api_versions(self.server_address))
+        return json_response(discovery.api_group_list(self.ctx.registry))
+
+    def discovery_group(self, path: str) -> web.Response:
+        parts = [p for p in path.split("/") if p]
+        body = None
+        if parts[:1] == ["api"] and len(parts) == 2:
+            body = discovery.resource_list(self.ctx.registry, "", parts[1])
+        elif parts[:1] == ["apis"] and len(parts) == 2:
+            body = discovery.api_group(self.ctx.registry, parts[1])
+        elif parts[:1] == ["apis"] and len(parts) == 3:
+            body = discovery.resource_list(self.ctx.registry, parts[1], parts[2])
+        if body is None:
+            raise errors.APIError(404, "NotFound", "the server could not find the requested "
+                                  "resource")
+        return json_response(body)
+
+    def openapi(self, request: web.Request, path: str) -> web.Response:
+        registry = self.ctx.registry
+        if path == "/openapi/v2":
+            return web.Response(body=openapi.v2_document(registry),
+                                content_type="application/json")
+        if path == "/openapi/v3":
+            return json_response(openapi.v3_index(registry))
+        if path.startswith("/openapi/v3/"):
+            rest = path[len("/openapi/v3/"):].split("/")
+            if rest[0] == "api" and len(rest) == 2:
+                doc = openapi.v3_document(registry, "", rest[1])
+            elif rest[0] == "apis" and len(rest) == 3:
+                doc = openapi.v3_document(registry, rest[1], rest[2])
+            else:
+                doc = None
+            if doc is not None:
+                resp = web.Response(body=doc, content_type="application/json")
+                if "hash" in request.query:
+                    resp.headers["Cache-Control"] = "public, immutable"
+                return resp
+        raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
+
+
+def _require(rt, verb: str, verbs) -> None:
+    if verb not in verbs:
+        raise errors.method_not_allowed(verb, rt.plural)
+
+
+async def _binding_resource(req: ResourceRequest) -> web.StreamResponse:
+    """POST /api/v1/namespaces/NS/bindings: the Binding names the pod."""
+    raw = await req.http.read()
+    from .codec import decode_body
+
+    body = decode_body(raw, req.http.content_type)
+    name = ((body or {}).get("metadata") or {}).get("name") if isinstance(body, dict) else None
+    if not name:
+        raise errors.invalid_object("", "Binding", "", [errors.required("metadata.name")])
+    return await subresources.binding(req, pod_name=name)
+
+
+def tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(client_ca)
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx

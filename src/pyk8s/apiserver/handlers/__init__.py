@@ -1,0 +1,1 @@
+"""HTTP handlers of the resource API, one module per family of verbs."""

@@ -1,0 +1,77 @@
+"""What every resource handler shares: the parsed request and response helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .. import errors
+from ..codec import Target, dumps, negotiate
+from ..context import ServerContext
+from ..objects import ObjectStore
+from ..registry import ResourceType
+from ..requestinfo import RequestInfo
+
+JSON_TYPE = "application/json"
+TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+
+
+@dataclass
+class ResourceRequest:
+    """One request against a resource, after routing."""
+
+    http: web.Request
+    ctx: ServerContext
+    rt: ResourceType
+    info: RequestInfo
+    objects: ObjectStore
+
+    @property
+    def query(self):
+        return self.http.query
+
+    @property
+    def namespace(self) -> str | None:
+        return self.info.namespace if self.rt.namespaced else None
+
+    def target(self) -> Target:
+        return negotiate(self.http.headers.get("Accept"), self.query.get("includeObject"))
+
+    @property
+    def dry_run(self) -> bool:
+        values = self.query.getall("dryRun", [])
+        for value in values:
+            if value != "All":
+                raise errors.bad_request(f'unsupported dry run option "{value}"')
+        return bool(values)
+
+
+def json_response(body: object, status: int = 200, *, content_type: str = JSON_TYPE,
+                  warnings: tuple[str, ...] = ()) -> web.Response:
+    headers = {"Content-Type": content_type}
+    resp = web.Response(body=dumps(body), status=status, headers=headers)
+    for w in warnings:
+        resp.headers.add("Warning", f'299 - "{w}"')
+    return resp
+
+
+def status_success(rt: ResourceType, obj: dict) -> dict:
+    meta = obj.get("metadata") or {}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": {"name": meta.get("name"), "group": rt.group, "kind": rt.plural,
+                    "uid": meta.get("uid")},
+    }
+
+
+def parse_int(value: str | None, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f"invalid value for {name}: {value!r}") from None

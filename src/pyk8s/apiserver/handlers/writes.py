@@ -1,0 +1,197 @@
+"""CREATE, UPDATE, PATCH, DELETE and DELETECOLLECTION of resources.
+
+Bodies are decoded, checked against the kind's schema (``fieldValidation``:
+Strict rejects unknown and duplicate fields, Warn reports them as ``Warning``
+headers; either way unknown fields are dropped, never stored), then handed to the
+generic object semantics in :mod:`pyk8s.apiserver.objects`.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from aiohttp import web
+
+from .. import errors, fieldvalidation, schemas
+from ..codec import decode_body, decode_patch
+from ..patch.jsonpatch import apply_json_patch
+from ..patch.mergepatch import apply_merge_patch
+from ..patch.strategic import apply_strategic_merge_patch
+from ..registry import ResourceType
+from .common import ResourceRequest, json_response, parse_int, status_success
+from .reads import matcher, parse_selectors, render_list, render_object
+
+FIELD_VALIDATION_MODES = ("Strict", "Warn", "Ignore")
+
+
+def field_validation_mode(req: ResourceRequest) -> str:
+    mode = req.query.get("fieldValidation") or "Warn"
+    if mode not in FIELD_VALIDATION_MODES:
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", '
+            '"Strict", "Warn"')
+    return mode
+
+
+def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
+                 rt: ResourceType | None = None) -> tuple[str, ...]:
+    """Apply fieldValidation to a decoded body; returns warnings, raises in Strict mode."""
+    rt = rt or req.rt
+    if not isinstance(obj, dict):
+        return ()
+    mode = field_validation_mode(req)
+    unknown: list[str] = []
+    duplicates: list[str] = []
+    if mode != "Ignore":
+        unknown = fieldvalidation.unknown_fields(rt.group, rt.version, rt.kind, obj)
+        if raw is not None:
+            duplicates = fieldvalidation.duplicate_fields(raw)
+    fieldvalidation.prune_unknown(rt.group, rt.version, rt.kind, obj)
+    if not unknown and not duplicates:
+        return ()
+    if mode == "Strict":
+        raise errors.bad_request(fieldvalidation.strict_error_message(unknown, duplicates))
+    return tuple(fieldvalidation.warning_messages(unknown, duplicates))
+
+
+async def create(req: ResourceRequest) -> web.Response:
+    raw = await req.http.read()
+    obj = decode_body(raw, req.http.content_type)
+    warnings = check_fields(req, obj, raw if req.http.content_type == "application/json" else None)
+    if not isinstance(obj, dict):
+        raise errors.bad_request("the body of the request was not a JSON object")
+    result = await req.objects.create(req.rt, obj, req.namespace, dry_run=req.dry_run)
+    return render_object(req, result.object, 201, warnings + result.warnings)
+
+
+async def update(req: ResourceRequest, subresource: str = "") -> web.Response:
+    raw = await req.http.read()
+    body = decode_body(raw, req.http.content_type)
+    warnings = check_fields(req, body, raw if req.http.content_type == "application/json" else None)
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request was not a JSON object")
+    strategy = req.rt.strategy
+    create = (lambda: copy.deepcopy(body)) if strategy.allow_create_on_update and not subresource \
+        else None
+    result = await req.objects.update(req.rt, req.namespace, req.info.name,
+                                      lambda current: copy.deepcopy(body),
+                                      subresource=subresource, dry_run=req.dry_run,
+                                      create_if_missing=create)
+    return render_object(req, result.object, 201 if result.created else 200,
+                         warnings + result.warnings)
+
+
+def patcher(req: ResourceRequest, kind: str, patch: object, rt: ResourceType | None = None):
+    """A function current -> patched for this patch type."""
+    rt = rt or req.rt
+    if kind == "json":
+        if not isinstance(patch, list):
+            raise errors.bad_request("json: cannot unmarshal object into Go value of type "
+                                     "jsonpatch.Patch")
+        return lambda current: apply_json_patch(current, patch)
+    if not isinstance(patch, dict):
+        raise errors.bad_request("the patch must be a JSON object")
+    if kind == "merge":
+        return lambda current: apply_merge_patch(current, patch)
+    schema = schemas.schema_for(rt.group, rt.version, rt.kind)
+    if kind == "strategic" and schema is None:
+        raise errors.APIError(415, "UnsupportedMediaType",
+                              f"the body of the request was in an unknown format - accepted media "
+                              f"types include: application/json-patch+json, "
+                              f"application/merge-patch+json, application/apply-patch+yaml")
+    return lambda current: apply_strategic_merge_patch(current, patch, schema)
+
+
+async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
+    raw = await req.http.read()
+    kind, body = decode_patch(raw, req.http.content_type)
+    if kind == "apply":
+        return await apply(req, body, subresource)
+    apply_patch = patcher(req, kind, body)
+    warnings: list[str] = []
+
+    def mutate(current: dict) -> dict:
+        patched = apply_patch(current)
+        warnings[:] = check_fields(req, patched, None)
+        return patched
+
+    result = await req.objects.update(req.rt, req.namespace, req.info.name, mutate,
+                                      subresource=subresource, dry_run=req.dry_run)
+    return render_object(req, result.object, 200, tuple(warnings) + result.warnings)
+
+
+async def apply(req: ResourceRequest, body: object, subresource: str) -> web.Response:
+    """Server-side apply, first cut: creates a missing object, otherwise merges the
+    applied configuration strategically (field ownership and conflicts are not
+    tracked yet)."""
+    if not isinstance(body, dict):
+        raise errors.bad_request("the apply configuration must be an object")
+    if req.query.get("fieldManager") in (None, ""):
+        raise errors.bad_request(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
+            "required for apply patch")
+    warnings = check_fields(req, body, None)
+    apply_patch = patcher(req, "strategic", body) if schemas.schema_for(
+        req.rt.group, req.rt.version, req.rt.kind) else patcher(req, "merge", body)
+    result = await req.objects.update(
+        req.rt, req.namespace, req.info.name, apply_patch, subresource=subresource,
+        dry_run=req.dry_run, client_rv_from_body=bool(
+            (body.get("metadata") or {}).get("resourceVersion")),
+        create_if_missing=(lambda: copy.deepcopy(body)) if not subresource else None)
+    return render_object(req, result.object, 201 if result.created else 200,
+                         warnings + result.warnings)
+
+
+async def _delete_options(req: ResourceRequest) -> dict:
+    raw = await req.http.read()
+    options: dict = {}
+    if raw.strip():
+        body = decode_body(raw, req.http.content_type or "application/json")
+        if not isinstance(body, dict):
+            raise errors.bad_request("DeleteOptions must be an object")
+        options = body
+    grace = parse_int(req.query.get("gracePeriodSeconds"), "gracePeriodSeconds")
+    if grace is not None:
+        options["gracePeriodSeconds"] = grace
+    if req.query.get("propagationPolicy"):
+        options["propagationPolicy"] = req.query["propagationPolicy"]
+    if req.query.get("orphanDependents"):
+        options["orphanDependents"] = req.query["orphanDependents"] == "true"
+    if options.get("dryRun") and options["dryRun"] != ["All"]:
+        raise errors.bad_request(f"unsupported dry run option {options['dryRun']!r}")
+    return options
+
+
+async def delete(req: ResourceRequest) -> web.Response:
+    options = await _delete_options(req)
+    dry_run = req.dry_run or bool(options.get("dryRun"))
+    result = await req.objects.delete(req.rt, req.namespace, req.info.name, options,
+                                      dry_run=dry_run)
+    if result.deleted and not req.rt.strategy.return_deleted_object:
+        return json_response(status_success(req.rt, result.object))
+    return render_object(req, result.object)
+
+
+async def delete_collection(req: ResourceRequest) -> web.Response:
+    options = await _delete_options(req)
+    dry_run = req.dry_run or bool(options.get("dryRun"))
+    labels, fields = parse_selectors(req)
+    match = matcher(req.rt, labels, fields)
+    listing = await req.ctx.store.list(req.rt.namespace_prefix(req.namespace))
+    from ..objects import from_kv
+
+    deleted = []
+    for kv in listing.items:
+        obj = from_kv(kv)
+        if not match(obj):
+            continue
+        meta = obj["metadata"]
+        try:
+            result = await req.objects.delete(req.rt, meta.get("namespace"), meta["name"],
+                                              options, dry_run=dry_run)
+        except errors.APIError as err:
+            if err.code == 404:
+                continue
+            raise
+        deleted.append(result.object)
+    return render_list(req, deleted, {"resourceVersion": str(listing.revision)})

@@ -1,0 +1,157 @@
+"""Runs one API server process: store, certificates, watch cache and HTTPS listener.
+
+``pyk8s apiserver`` and ``pyk8s server`` both end up in :func:`run`. The data
+directory holds the SQLite state (unless another datastore is given), the PKI
+(``pki/``) and ``admin.conf``; a restart on the same directory keeps every object
+and every credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from .. import pki
+from ..store import open_store
+from .allocators import IPAllocator, PortAllocator
+from .app import APIServerApp, tls_context
+from .bootstrap import ensure_system_objects, first_service_ip, restore_allocators
+from .context import ServerContext
+from .resources import builtin_registry
+from .watchcache import WatchCache
+
+log = logging.getLogger(__name__)
+
+COMPACT_INTERVAL = 300.0  # kube-apiserver compacts every 5 minutes
+COMPACT_KEEP = 10_000  # revisions kept behind the head at each compaction
+
+
+@dataclass
+class APIServerOptions:
+    data_dir: Path
+    bind_address: str = "127.0.0.1"
+    secure_port: int = 6443
+    datastore_endpoint: str | None = None
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: str = "30000-32767"
+    advertise_address: str | None = None
+
+    def store_url(self) -> str:
+        return self.datastore_endpoint or f"sqlite://{self.data_dir.resolve()}/state.db"
+
+    def client_host(self) -> str:
+        if self.bind_address in ("0.0.0.0", "::", ""):
+            return "127.0.0.1"
+        return self.bind_address
+
+
+def _advertise(opts: APIServerOptions) -> str:
+    if opts.advertise_address:
+        return opts.advertise_address
+    if opts.bind_address not in ("0.0.0.0", "::", ""):
+        return opts.bind_address
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # no packet is sent for a UDP connect
+            return s.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+class APIServer:
+    """An API server that can be started and stopped inside a running event loop."""
+
+    def __init__(self, opts: APIServerOptions) -> None:
+        self.opts = opts
+        self.runner: web.AppRunner | None = None
+        self.ctx: ServerContext | None = None
+        self._compactor: asyncio.Task | None = None
+        self.kubeconfig_path = opts.data_dir / "admin.conf"
+
+    async def start(self) -> None:
+        opts = self.opts
+        opts.data_dir.mkdir(parents=True, exist_ok=True)
+        pki_dir = opts.data_dir / "pki"
+        ca = pki.ensure_ca(pki_dir)
+        advertise = _advertise(opts)
+        service_ip = first_service_ip(opts.service_cluster_ip_range)
+        dns, ips = pki.serving_names(opts.bind_address, service_ip, (advertise,))
+        serving = pki.ensure_serving_cert(ca, pki_dir, dns, ips)
+        server_url = f"https://{opts.client_host()}:{opts.secure_port}"
+        pki.ensure_admin_kubeconfig(ca, pki_dir, self.kubeconfig_path, server_url)
+
+        store = open_store(opts.store_url())
+        await store.start()
+        registry = builtin_registry()
+        first, last = (int(p) for p in opts.service_node_port_range.split("-"))
+        self.ctx = ctx = ServerContext(
+            store=store, registry=registry,
+            cluster_ips=IPAllocator(opts.service_cluster_ip_range),
+            node_ports=PortAllocator(first, last),
+            config={"service_cidr": opts.service_cluster_ip_range,
+                    "secure_port": opts.secure_port},
+        )
+        await restore_allocators(ctx)
+        prefixes = sorted({rt.prefix for rt in registry.all()})
+        ctx.watch_cache = WatchCache(store, prefixes)
+        await ctx.watch_cache.start()
+        api = APIServerApp(ctx, server_address=f"{advertise}:{opts.secure_port}")
+        await ensure_system_objects(ctx, advertise, opts.secure_port)
+        api.ready = True
+        app = api.build()
+        self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0,
+                                    access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, opts.bind_address, opts.secure_port,
+                           ssl_context=tls_context(str(serving.cert_path), str(serving.key_path),
+                                                   str(ca.cert_path)),
+                           backlog=1024, reuse_address=True)
+        await site.start()
+        self._compactor = asyncio.create_task(self._compact_periodically(), name="compactor")
+        log.info("serving on %s (store %s)", server_url, opts.store_url())
+
+    async def _compact_periodically(self) -> None:
+        assert self.ctx is not None
+        while True:
+            await asyncio.sleep(COMPACT_INTERVAL)
+            try:
+                head = await self.ctx.store.current_revision()
+                if head > COMPACT_KEEP:
+                    await self.ctx.store.compact(head - COMPACT_KEEP)
+                    log.info("compacted store up to revision %d", head - COMPACT_KEEP)
+            except Exception:
+                log.exception("compaction failed")
+
+    async def stop(self) -> None:
+        if self._compactor:
+            self._compactor.cancel()
+        if self.runner:
+            await self.runner.cleanup()
+        if self.ctx:
+            if self.ctx.watch_cache:
+                await self.ctx.watch_cache.close()
+            await self.ctx.store.close()
+        log.info("stopped")
+
+
+async def serve_forever(opts: APIServerOptions, on_ready=None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    server = APIServer(opts)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    if on_ready:
+        on_ready(server)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await server.stop()

@@ -1,0 +1,110 @@
+"""The ``pyk8s`` command: one entry point for every component.
+
+``pyk8s server`` is the all-in-one control plane ``make run`` starts;
+``pyk8s apiserver`` runs just the API server. Flags follow kube-apiserver's
+names so that what users know carries over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "/var/lib/pyk8s"
+
+
+def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
+                   help="state, certificates and admin.conf live here (default %(default)s)")
+    p.add_argument("--bind-address", default="127.0.0.1",
+                   help="address to serve HTTPS on (default %(default)s)")
+    p.add_argument("--secure-port", type=int, default=6443, help="HTTPS port (default %(default)s)")
+    p.add_argument("--advertise-address", default=None,
+                   help="address other cluster members reach this server at")
+    p.add_argument("--datastore-endpoint", default=None,
+                   help="store URL: sqlite:///PATH/state.db (default: under --data-dir) or "
+                        "memory://")
+    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12",
+                   help="CIDR Service cluster IPs come from (default %(default)s)")
+    p.add_argument("--service-node-port-range", default="30000-32767",
+                   help="port range NodePorts come from (default %(default)s)")
+    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0,
+                   help="log verbosity (0: info, 4+: debug)")
+
+
+def _options(args: argparse.Namespace):
+    from .apiserver.server import APIServerOptions
+
+    return APIServerOptions(
+        data_dir=Path(args.data_dir),
+        bind_address=args.bind_address,
+        secure_port=args.secure_port,
+        datastore_endpoint=args.datastore_endpoint,
+        service_cluster_ip_range=args.service_cluster_ip_range,
+        service_node_port_range=args.service_node_port_range,
+        advertise_address=args.advertise_address,
+    )
+
+
+def _setup_logging(verbosity: int) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbosity >= 4 else logging.INFO,
+        format="%(asctime)s %(levelname).1s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _run(coro) -> None:
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
+def cmd_apiserver(args: argparse.Namespace) -> None:
+    from .apiserver.server import serve_forever
+
+    _setup_logging(args.verbosity)
+    _run(serve_forever(_options(args)))
+
+
+def cmd_server(args: argparse.Namespace) -> None:
+    from .apiserver.server import serve_forever
+
+    _setup_logging(args.verbosity)
+
+    def announce(server) -> None:
+        path = server.kubeconfig_path.resolve()
+        logging.getLogger("pyk8s").info(
+            "cluster is up. Point kubectl at it:\n\n    export KUBECONFIG=%s\n"
+            "    kubectl get namespaces\n", path)
+
+    _run(serve_forever(_options(args), on_ready=announce))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("server", help="run the all-in-one control plane (what `make run` starts)",
+                       description="Run the all-in-one control plane in the foreground.")
+    _add_apiserver_flags(p)
+    p.set_defaults(func=cmd_server)
+    p = sub.add_parser("apiserver", help="run the Kubernetes API server",
+                       description="Run the Kubernetes API server in the foreground.")
+    _add_apiserver_flags(p)
+    p.set_defaults(func=cmd_apiserver)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
