@@ -1,6 +1,7 @@
 """Request bodies in, response bodies out: media types as kube-apiserver takes them.
 
-Bodies are JSON or YAML (protobuf is refused with 415), at most 3 MiB. Responses
+Bodies are JSON, YAML or Kubernetes protobuf (what kubectl's typed clients send),
+at most 3 MiB. Responses
 are JSON, optionally transformed into a meta.k8s.io Table or PartialObjectMetadata
 when the Accept header asks for ``as=Table`` / ``as=PartialObjectMetadata``.
 """
@@ -17,6 +18,7 @@ from . import errors
 MAX_BODY = 3 * 1024 * 1024
 
 JSON = "application/json"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_TYPES = {
     "application/json-patch+json": "json",
     "application/merge-patch+json": "merge",
@@ -62,6 +64,10 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise errors.bad_request(f"the object provided is unrecognized: {exc}") from None
+    if mt == PROTOBUF:
+        from .protobuf import decode_object
+
+        return decode_object(raw)
     if mt in ("application/yaml", "application/apply-patch+yaml"):
         try:
             return yaml.safe_load(raw)
@@ -70,7 +76,7 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
     raise errors.APIError(
         415, "UnsupportedMediaType",
         f'the body of the request was in an unknown format - accepted media types include: '
-        f'application/json, application/yaml')
+        f'application/json, application/yaml, application/vnd.kubernetes.protobuf')
 
 
 def decode_patch(raw: bytes, content_type: str | None) -> tuple[str, object]:
