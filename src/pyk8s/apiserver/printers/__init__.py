@@ -1,0 +1,51 @@
+"""Server-side printing: the columns and cells of the Tables that ``kubectl get`` asks for.
+
+kubectl 1.32 prints nothing itself for built-in kinds: it requests
+``application/json;as=Table;g=meta.k8s.io;v=v1`` and shows the columns the server defines. This
+package holds one :class:`Printer` per kind, ported from upstream's
+``pkg/printers/internalversion/printers.go`` and split by API group or family; the Table
+response itself (rows, ``includeObject``, watch framing) is built by the API server from these.
+
+``printer_for(group, kind)`` never fails: kinds without a dedicated printer (Role, ClusterRole,
+LimitRange, custom resources without printer columns, ...) get upstream's default columns, Name
+and Created At.
+"""
+
+from __future__ import annotations
+
+from . import apps, batch, cluster, core, events, networking, pods, rbac, volumes
+from .base import DEFAULT_PRINTER, Printer
+from .timefmt import human_duration
+
+__all__ = [
+    "DEFAULT_PRINTER",
+    "Printer",
+    "human_duration",
+    "partial_object_metadata",
+    "printer_for",
+    "registered_kinds",
+]
+
+_PRINTERS: dict[tuple[str, str], Printer] = {}
+for _module in (pods, core, events, volumes, apps, batch, networking, rbac, cluster):
+    _PRINTERS.update(_module.PRINTERS)
+
+
+def printer_for(group: str, kind: str) -> Printer:
+    """The printer of ``group``/``kind`` (core group ``""``), or the default printer."""
+    return _PRINTERS.get((group, kind), DEFAULT_PRINTER)
+
+
+def registered_kinds() -> list[tuple[str, str]]:
+    """The (group, kind) pairs that have a dedicated printer."""
+    return sorted(_PRINTERS)
+
+
+def partial_object_metadata(obj: dict) -> dict:
+    """What a Table row carries as ``object`` for ``includeObject=Metadata`` (the default)."""
+    metadata = obj.get("metadata")
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": dict(metadata) if isinstance(metadata, dict) else {},
+    }
