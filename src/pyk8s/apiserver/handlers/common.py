@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .. import errors
 from ..codec import Target, dumps, negotiate
+from ..fieldvalidation import warning_header_value
 from ..context import ServerContext
 from ..objects import ObjectStore
 from ..registry import ResourceType
@@ -52,7 +53,7 @@ def json_response(body: object, status: int = 200, *, content_type: str = JSON_T
     headers = {"Content-Type": content_type}
     resp = web.Response(body=dumps(body), status=status, headers=headers)
     for w in warnings:
-        resp.headers.add("Warning", f'299 - "{w}"')
+        resp.headers.add("Warning", warning_header_value(w))
     return resp
 
 

@@ -34,7 +34,7 @@ def field_validation_mode(req: ResourceRequest) -> str:
 
 
 def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
-                 rt: ResourceType | None = None) -> tuple[str, ...]:
+                 rt: ResourceType | None = None, *, decoding: bool = True) -> tuple[str, ...]:
     """Apply fieldValidation to a decoded body; returns warnings, raises in Strict mode."""
     rt = rt or req.rt
     if not isinstance(obj, dict):
@@ -50,8 +50,11 @@ def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
     if not unknown and not duplicates:
         return ()
     if mode == "Strict":
+        if decoding:
+            raise errors.bad_request(fieldvalidation.strict_decoding_error(
+                rt.kind, rt.version, unknown, duplicates))
         raise errors.bad_request(fieldvalidation.strict_error_message(unknown, duplicates))
-    return tuple(fieldvalidation.warning_messages(unknown, duplicates))
+    return tuple(fieldvalidation.strict_warnings(unknown, duplicates))
 
 
 async def create(req: ResourceRequest) -> web.Response:
@@ -112,7 +115,7 @@ async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
 
     def mutate(current: dict) -> dict:
         patched = apply_patch(current)
-        warnings[:] = check_fields(req, patched, None)
+        warnings[:] = check_fields(req, patched, None, decoding=False)
         return patched
 
     result = await req.objects.update(req.rt, req.namespace, req.info.name, mutate,
