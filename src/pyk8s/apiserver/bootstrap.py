@@ -46,6 +46,10 @@ async def ensure_system_objects(ctx: ServerContext, advertise_address: str, port
             if err.code != 409:
                 raise
     await _ensure_kubernetes_service(ctx, objects)
+    if ipaddress.ip_address(advertise_address).is_loopback:
+        log.warning("advertise address %s is loopback: not publishing default/kubernetes "
+                    "endpoints (pass --advertise-address)", advertise_address)
+        return
     await _ensure_kubernetes_endpoints(ctx, objects, advertise_address, port)
 
 
@@ -64,6 +68,14 @@ async def _ensure_kubernetes_service(ctx: ServerContext, objects: ObjectStore) -
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP",
                             "targetPort": ctx.config["secure_port"]}]},
     }
+    try:
+        # as upstream's bootstrap controller: GET first; a create of an existing service
+        # fails IP allocation (422) before it could fail as AlreadyExists
+        await objects.get(services, "default", "kubernetes")
+        return
+    except errors.APIError as err:
+        if err.code != 404:
+            raise
     try:
         await objects.create(services, svc, "default")
         log.info("created service default/kubernetes at %s", ip)

@@ -52,9 +52,12 @@ class APIServerOptions:
 
 
 def _advertise(opts: APIServerOptions) -> str:
+    """The address published in the ``kubernetes`` Endpoints: as kube-apiserver, the
+    flag, else a non-loopback bind address, else the host's primary address."""
     if opts.advertise_address:
         return opts.advertise_address
-    if opts.bind_address not in ("0.0.0.0", "::", ""):
+    if opts.bind_address not in ("0.0.0.0", "::", "") and not opts.bind_address.startswith(
+            "127."):
         return opts.bind_address
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
