@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import orjson
 import yaml
 
 from .openapi import definitions
@@ -59,7 +60,9 @@ def unknown_fields(group: str, version: str, kind: str, obj: dict) -> list[str]:
     schema, structural = _root(group, version, kind)
     out: list[str] = []
     if schema is not None:
-        _walk(obj, schema, "", out, prune=False, structural=structural, root=True)
+        found: list = []
+        _walk(obj, _root_node(schema, structural), None, found, False)
+        out = [_render(p) for p in found]
     return out
 
 
@@ -67,7 +70,7 @@ def prune_unknown(group: str, version: str, kind: str, obj: dict) -> None:
     """Remove, in place, every field :func:`unknown_fields` would report."""
     schema, structural = _root(group, version, kind)
     if schema is not None:
-        _walk(obj, schema, "", [], prune=True, structural=structural, root=True)
+        _walk(obj, _root_node(schema, structural), None, [], True)
 
 
 def _object_fields(schema: dict, structural: bool, root: bool) -> tuple[dict | None, object, bool]:
@@ -85,32 +88,116 @@ def _object_fields(schema: dict, structural: bool, root: bool) -> tuple[dict | N
     return props or {}, addl, preserve or addl is True
 
 
-def _walk(value: object, schema: dict | None, path: str, out: list[str], *, prune: bool,
-          structural: bool, root: bool = False) -> None:
-    schema = definitions.resolve(schema)
-    if schema is None:
-        return
-    if isinstance(value, dict):
+class _Node:
+    """A schema compiled for walking: its ``$ref`` resolved once, its keywords read once,
+    and the nodes of its properties, map values and list items compiled on first use."""
+
+    __slots__ = ("props", "anything", "skip", "_addl", "_items", "_structural", "_kids",
+                 "_addl_node", "_items_node")
+
+    def __init__(self, schema: dict | None, structural: bool, root: bool) -> None:
+        self._structural = structural
+        self._kids: dict[str, _Node] = {}
+        self._addl_node: _Node | None = None
+        self._items_node: _Node | None = None
+        if schema is None:  # resolves to nothing: nothing inside is inspected
+            self.props, self._addl, self.anything, self.skip, self._items = {}, None, True, \
+                True, None
+            return
         props, addl, anything = _object_fields(schema, structural, root)
-        if anything and not props and not isinstance(addl, dict):
+        items = schema.get("items")
+        self.props = props
+        self._addl = addl if isinstance(addl, dict) else None
+        self.anything = anything
+        self.skip = anything and not props and self._addl is None
+        self._items = items if isinstance(items, dict) else None
+
+    def kid(self, key: str) -> _Node | None:
+        """The node of field ``key``; None when the schema does not declare it."""
+        node = self._kids.get(key)
+        if node is not None:
+            return node
+        sub = self.props.get(key)
+        if sub is not None:
+            node = self._kids[key] = _compile(sub, self._structural)
+            return node
+        if self._addl is None:
+            return None
+        node = self._addl_node
+        if node is None:
+            node = self._addl_node = _compile(self._addl, self._structural)
+        return node
+
+    def items(self) -> _Node | None:
+        if self._items is None:
+            return None
+        node = self._items_node
+        if node is None:
+            node = self._items_node = _compile(self._items, self._structural)
+        return node
+
+
+# (id(schema), structural, root) -> (schema, node); the schema is kept in the entry so
+# its id stays its own. Dropped whenever the registered extra definitions change.
+_nodes: dict[tuple[int, bool, bool], tuple[dict, _Node]] = {}
+_nodes_generation = -1
+
+
+def _compile(schema: dict, structural: bool, root: bool = False) -> _Node:
+    key = (id(schema), structural, root)
+    entry = _nodes.get(key)
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    node = _Node(definitions.resolve(schema), structural, root)
+    _nodes[key] = (schema, node)
+    return node
+
+
+def _root_node(schema: dict, structural: bool) -> _Node:
+    global _nodes_generation
+    if _nodes_generation != definitions.generation():
+        _nodes.clear()
+        _nodes_generation = definitions.generation()
+    return _compile(schema, structural, True)
+
+
+def _render(path: tuple) -> str:
+    """A path built as nested (parent, key-or-index) pairs -> ``spec.containers[0].name``."""
+    parts = []
+    while path is not None:
+        path, part = path
+        parts.append(part)
+    out = ""
+    for part in reversed(parts):
+        if isinstance(part, int):
+            out = f"{out}[{part}]"
+        else:
+            out = f"{out}.{part}" if out else part
+    return out
+
+
+def _walk(value: object, node: _Node, path: tuple | None, out: list, prune: bool) -> None:
+    # Paths are built lazily as (parent, key) pairs and only rendered when reported.
+    if type(value) is dict or isinstance(value, dict):
+        if node.skip:
             return
         for key in list(value):
-            child = f"{path}.{key}" if path else key
-            sub = props.get(key)
-            if sub is None and isinstance(addl, dict):
-                sub = addl
+            sub = node.kid(key)
             if sub is None:
-                if not anything:
-                    out.append(child)
+                if not node.anything:
+                    out.append((path, key))
                     if prune:
                         del value[key]
                 continue
-            _walk(value[key], sub, child, out, prune=prune, structural=structural)
+            child = value[key]
+            if isinstance(child, (dict, list)):
+                _walk(child, sub, (path, key), out, prune)
     elif isinstance(value, list):
-        items = schema.get("items")
-        if isinstance(items, dict):
+        items = node.items()
+        if items is not None:
             for index, item in enumerate(value):
-                _walk(item, items, f"{path}[{index}]", out, prune=prune, structural=structural)
+                if isinstance(item, (dict, list)):
+                    _walk(item, items, (path, index), out, prune)
 
 
 # -- server-side apply (structured-merge-diff paths) ------------------------------------
@@ -189,8 +276,44 @@ class _Pairs(list):
     """A JSON object kept as its list of (key, value) pairs, duplicates included."""
 
 
+def _count_keys(node: object) -> int:
+    n = 0
+    if type(node) is dict:
+        n = len(node)
+        for value in node.values():
+            if type(value) is dict or type(value) is list:
+                n += _count_keys(value)
+    else:
+        for value in node:  # a list
+            if type(value) is dict or type(value) is list:
+                n += _count_keys(value)
+    return n
+
+
+def _surely_no_duplicates(raw: bytes | str) -> bool:
+    """A cheap proof that ``raw`` repeats no key, or False when it cannot tell.
+
+    When no whitespace precedes any ``:`` in ``raw``, every key is followed at once by
+    ``":``, and elsewhere ``":`` can only occur inside a string (as ``\\":``). So the
+    occurrences of ``":`` are at least the number of keys written, which is the number
+    of keys decoded plus one per repeat: equality leaves no room for a repeat.
+    """
+    data = raw.encode() if isinstance(raw, str) else raw
+    if b" :" in data or b"\n:" in data or b"\t:" in data or b"\r:" in data:
+        return False
+    try:
+        tree = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    if type(tree) is not dict and type(tree) is not list:
+        return True
+    return data.count(b'":') == _count_keys(tree)
+
+
 def duplicate_fields(raw: bytes | str) -> list[str]:
     """Paths of keys that appear more than once in the same JSON object of ``raw``."""
+    if _surely_no_duplicates(raw):
+        return []
     try:
         tree = json.loads(raw, object_pairs_hook=_Pairs)
     except ValueError:

@@ -147,6 +147,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._rconns: list[sqlite3.Connection] = []
         self._rlock = threading.Lock()
+        self._iconn: sqlite3.Connection | None = None
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------
@@ -352,23 +353,51 @@ class SQLiteStore(Store):
                 self._rconns.append(conn)
         return conn
 
-    async def _read(self, fn: Callable[..., Any], revision: int, *args: Any) -> Any:
-        """Run ``fn(conn, at, *args)`` in one snapshot where revision ``at`` is readable."""
+    @staticmethod
+    def _snapshot(conn: sqlite3.Connection, fn: Callable[..., Any], revision: int,
+                  args: tuple) -> Any:
+        conn.execute("BEGIN")
+        try:
+            current, compacted = conn.execute(_STATE).fetchone()
+            if revision > current:
+                raise FutureRevisionError(revision, current)
+            if revision and revision <= compacted:
+                raise CompactedError(revision, compacted)
+            return fn(conn, revision or current, *args)
+        finally:
+            conn.execute("COMMIT")
+
+    def _inline_reader(self) -> sqlite3.Connection:
+        conn = self._iconn
+        if conn is None:
+            conn = self._iconn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            # Never wait on the event loop: a busy database sends the read to the pool.
+            conn.execute("PRAGMA busy_timeout = 0")
+            with self._rlock:
+                self._rconns.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[..., Any], revision: int, *args: Any,
+                    inline: bool = False) -> Any:
+        """Run ``fn(conn, at, *args)`` in one snapshot where revision ``at`` is readable.
+
+        ``inline`` reads (single rows: a few microseconds in WAL mode, where readers do
+        not wait for the writer) run on the event loop's own connection, which costs far
+        less than a hop through the reader pool; should SQLite ever answer busy there
+        (a checkpoint or recovery holding a lock) the read goes to the pool instead.
+        """
         if self._closed or self._pool is None:
             raise StoreError("store is closed" if self._closed else "store is not started")
+        if inline:
+            try:
+                return self._snapshot(self._inline_reader(), fn, revision, args)
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
 
         def run() -> Any:
-            conn = self._reader()
-            conn.execute("BEGIN")
-            try:
-                current, compacted = conn.execute(_STATE).fetchone()
-                if revision > current:
-                    raise FutureRevisionError(revision, current)
-                if revision and revision <= compacted:
-                    raise CompactedError(revision, compacted)
-                return fn(conn, revision or current, *args)
-            finally:
-                conn.execute("COMMIT")
+            return self._snapshot(self._reader(), fn, revision, args)
 
         assert self._loop is not None
         return await self._loop.run_in_executor(self._pool, run)
@@ -394,7 +423,7 @@ class SQLiteStore(Store):
             row = conn.execute(_AT, (key, at)).fetchone()
             return None if row is None or row[3] else _kv(row)
 
-        return await self._read(run, revision)
+        return await self._read(run, revision, inline=True)
 
     async def list(
         self, prefix: str, *, revision: int = 0, start_after: str = "", limit: int = 0
