@@ -18,7 +18,7 @@ from .. import __version__
 from . import discovery, errors, openapi
 from .context import ServerContext
 from .handlers import reads, subresources, watch, writes
-from .handlers.common import ResourceRequest, json_response
+from .handlers.common import TRUE_VALUES, ResourceRequest, json_response
 from .objects import ObjectStore
 from .requestinfo import parse_resource_path
 
@@ -130,7 +130,7 @@ class APIServerApp:
         if info.subresource:
             return await subresources.handle(req)
         verbs = rt.verbs
-        watching = info.watch_path or req.query.get("watch") in ("true", "1")
+        watching = info.watch_path or req.query.get("watch") in TRUE_VALUES
         if rt.plural == "bindings" and method == "POST":
             return await _binding_resource(req)
         if method == "GET":
@@ -218,6 +218,10 @@ class APIServerApp:
     def openapi(self, request: web.Request, path: str) -> web.Response:
         registry = self.ctx.registry
         if path == "/openapi/v2":
+            accept = request.headers.get("Accept", "")
+            if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
+                raise errors.APIError(406, "NotAcceptable",
+                                      "only application/json is served for /openapi/v2")
             return web.Response(body=openapi.v2_document(registry),
                                 content_type="application/json")
         if path == "/openapi/v3":
@@ -248,7 +252,7 @@ async def _binding_resource(req: ResourceRequest) -> web.StreamResponse:
     raw = await req.http.read()
     from .codec import decode_body
 
-    body = decode_body(raw, req.http.content_type)
+    body = decode_body(raw, req.content_type)
     name = ((body or {}).get("metadata") or {}).get("name") if isinstance(body, dict) else None
     if not name:
         raise errors.invalid_object("", "Binding", "", [errors.required("metadata.name")])

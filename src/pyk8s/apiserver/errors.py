@@ -89,19 +89,20 @@ class APIError(Exception):
     message: str
     details: dict | None = None
     headers: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)  # the Status's ListMeta (e.g. continue)
 
     def status(self) -> dict:
         body = {
             "kind": "Status",
             "apiVersion": "v1",
-            "metadata": {},
+            "metadata": dict(self.metadata),
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
-            body["details"] = self.details
+        if self.details:  # StatusDetails fields are all omitempty upstream
+            body["details"] = {k: v for k, v in self.details.items() if v not in ("", None)}
         return body
 
     def __str__(self) -> str:

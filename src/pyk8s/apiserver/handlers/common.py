@@ -16,6 +16,8 @@ from ..requestinfo import RequestInfo
 
 JSON_TYPE = "application/json"
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+#: What Go's strconv.ParseBool reads as true (the Python client sends "True").
+TRUE_VALUES = frozenset(("1", "t", "T", "TRUE", "true", "True"))
 
 
 @dataclass
@@ -35,6 +37,13 @@ class ResourceRequest:
     @property
     def namespace(self) -> str | None:
         return self.info.namespace if self.rt.namespaced else None
+
+    @property
+    def content_type(self) -> str:
+        """The body's media type; a request without Content-Type is JSON, as upstream
+        (client-go's scale client sends none). aiohttp would say application/octet-stream."""
+        raw = self.http.headers.get("Content-Type", "")
+        return raw.split(";")[0].strip().lower() or JSON_TYPE
 
     def target(self) -> Target:
         return negotiate(self.http.headers.get("Accept"), self.query.get("includeObject"))

@@ -27,6 +27,8 @@ CONTINUE_TOO_OLD = (
     "response to retrieve the remainder of the results. Continuing with the provided token "
     "results in an inconsistent list - objects that were created, modified, or deleted between "
     "the time the first chunk was returned and now may show up in the list.")
+LIST_TOO_OLD = "The resourceVersion for the provided list is too old."
+LATEST = -1  # a continue token's revision meaning "continue at the latest revision"
 
 
 def object_fields(rt: ResourceType, obj: dict) -> dict[str, str]:
@@ -124,10 +126,12 @@ async def list_(req: ResourceRequest) -> web.Response:
         revision, start_after = (0, "")
         if token:
             revision, start_after = _decode_continue(token, prefix)
+            if revision == LATEST:
+                revision = 0
         elif rv_match == "Exact":
             revision = parse_int(rv, "resourceVersion") or 0
         items, revision, next_key, remaining = await _list_store(
-            req, prefix, revision, start_after, limit, match)
+            req, prefix, revision, start_after, limit, match, paging=bool(token))
         list_meta["resourceVersion"] = str(revision)
         if next_key:
             list_meta["continue"] = _encode_continue(revision, next_key, prefix)
@@ -158,8 +162,10 @@ def _present(req: ResourceRequest, obj: dict) -> dict:
 
 
 async def _list_store(req: ResourceRequest, prefix: str, revision: int, start_after: str,
-                      limit: int, match) -> tuple[list[dict], int, str, int]:
+                      limit: int, match, paging: bool = False
+                      ) -> tuple[list[dict], int, str, int]:
     store = req.ctx.store
+    continue_from = start_after
     items: list[dict] = []
     last_key = ""
     try:
@@ -180,7 +186,12 @@ async def _list_store(req: ResourceRequest, prefix: str, revision: int, start_af
                 return items, revision, "", 0
             start_after = last_key
     except CompactedError:
-        raise errors.gone(CONTINUE_TOO_OLD) from None
+        if not paging:
+            raise errors.gone(LIST_TOO_OLD) from None
+        # as upstream: 410 with a token continuing at the latest revision (inconsistent list)
+        err = errors.gone(CONTINUE_TOO_OLD)
+        err.metadata = {"continue": _encode_continue(LATEST, continue_from, prefix)}
+        raise err from None
     except FutureRevisionError as exc:
         raise errors.APIError(504, "Timeout", f"Too large resource version: {exc.requested}, "
                               f"current: {exc.current}", {"causes": [{

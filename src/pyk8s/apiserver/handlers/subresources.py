@@ -82,12 +82,12 @@ async def scale(req: ResourceRequest) -> web.Response:
         return json_response(_scale_of(req, obj))
     raw = await req.http.read()
     if method == "PUT":
-        body = decode_body(raw, req.http.content_type)
+        body = decode_body(raw, req.content_type)
 
         def to_scale(current: dict) -> dict:
             return body
     elif method == "PATCH":
-        kind, patch_body = decode_patch(raw, req.http.content_type)
+        kind, patch_body = decode_patch(raw, req.content_type)
         if kind == "strategic":
             kind = "merge"
         scale_rt = req.rt
@@ -117,7 +117,7 @@ async def scale(req: ResourceRequest) -> web.Response:
 
 async def binding(req: ResourceRequest, pod_name: str | None = None) -> web.Response:
     raw = await req.http.read()
-    body = decode_body(raw, req.http.content_type)
+    body = decode_body(raw, req.content_type)
     pods = req.ctx.registry.get("", "v1", "pods")
     binding_rt = req.ctx.registry.get("", "v1", "bindings")
     check_fields(req, body, None, binding_rt)
@@ -166,7 +166,7 @@ def _now() -> str:
 
 async def eviction(req: ResourceRequest) -> web.Response:
     raw = await req.http.read()
-    body = decode_body(raw, req.http.content_type) if raw.strip() else {}
+    body = decode_body(raw, req.content_type) if raw.strip() else {}
     options = (body or {}).get("deleteOptions") or {}
     await req.objects.delete(req.rt, req.namespace, req.info.name, options, dry_run=req.dry_run)
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
@@ -175,7 +175,7 @@ async def eviction(req: ResourceRequest) -> web.Response:
 
 async def finalize(req: ResourceRequest) -> web.Response:
     raw = await req.http.read()
-    body = decode_body(raw, req.http.content_type)
+    body = decode_body(raw, req.content_type)
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request was not a JSON object")
     finalizers = get_path(body, "spec", "finalizers", default=[])

@@ -19,7 +19,7 @@ from aiohttp import web
 from ...store import CompactedError
 from .. import errors, tables
 from ..watchcache import CachedEvent, decode
-from .common import JSON_TYPE, TABLE_TYPE, ResourceRequest, parse_int
+from .common import JSON_TYPE, TABLE_TYPE, TRUE_VALUES, ResourceRequest, parse_int
 from .reads import matcher, object_fields, parse_selectors
 
 BOOKMARK_INTERVAL = 30.0
@@ -120,8 +120,8 @@ async def watch(req: ResourceRequest) -> web.StreamResponse:
     timeout = parse_int(req.query.get("timeoutSeconds"), "timeoutSeconds")
     if timeout is None:
         timeout = random.randint(MIN_TIMEOUT, 2 * MIN_TIMEOUT)
-    bookmarks = req.query.get("allowWatchBookmarks") in ("true", "1")
-    send_initial = req.query.get("sendInitialEvents") in ("true", "1")
+    bookmarks = req.query.get("allowWatchBookmarks") in TRUE_VALUES
+    send_initial = req.query.get("sendInitialEvents") in TRUE_VALUES
     start = parse_int(rv, "resourceVersion") if rv not in ("", "0") else None
 
     response = web.StreamResponse(status=200)

@@ -18,7 +18,7 @@ from ..patch.jsonpatch import apply_json_patch
 from ..patch.mergepatch import apply_merge_patch
 from ..patch.strategic import apply_strategic_merge_patch
 from ..registry import ResourceType
-from .common import ResourceRequest, json_response, parse_int, status_success
+from .common import TRUE_VALUES, ResourceRequest, json_response, parse_int, status_success
 from .reads import matcher, parse_selectors, render_list, render_object
 
 FIELD_VALIDATION_MODES = ("Strict", "Warn", "Ignore")
@@ -59,8 +59,8 @@ def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
 
 async def create(req: ResourceRequest) -> web.Response:
     raw = await req.http.read()
-    obj = decode_body(raw, req.http.content_type)
-    warnings = check_fields(req, obj, raw if req.http.content_type == "application/json" else None)
+    obj = decode_body(raw, req.content_type)
+    warnings = check_fields(req, obj, raw if req.content_type == "application/json" else None)
     if not isinstance(obj, dict):
         raise errors.bad_request("the body of the request was not a JSON object")
     result = await req.objects.create(req.rt, obj, req.namespace, dry_run=req.dry_run)
@@ -69,8 +69,8 @@ async def create(req: ResourceRequest) -> web.Response:
 
 async def update(req: ResourceRequest, subresource: str = "") -> web.Response:
     raw = await req.http.read()
-    body = decode_body(raw, req.http.content_type)
-    warnings = check_fields(req, body, raw if req.http.content_type == "application/json" else None)
+    body = decode_body(raw, req.content_type)
+    warnings = check_fields(req, body, raw if req.content_type == "application/json" else None)
     if not isinstance(body, dict):
         raise errors.bad_request("the body of the request was not a JSON object")
     strategy = req.rt.strategy
@@ -107,7 +107,7 @@ def patcher(req: ResourceRequest, kind: str, patch: object, rt: ResourceType | N
 
 async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
     raw = await req.http.read()
-    kind, body = decode_patch(raw, req.http.content_type)
+    kind, body = decode_patch(raw, req.content_type)
     if kind == "apply":
         return await apply(req, body, subresource)
     apply_patch = patcher(req, kind, body)
@@ -149,7 +149,7 @@ async def _delete_options(req: ResourceRequest) -> dict:
     raw = await req.http.read()
     options: dict = {}
     if raw.strip():
-        body = decode_body(raw, req.http.content_type or "application/json")
+        body = decode_body(raw, req.content_type or "application/json")
         if not isinstance(body, dict):
             raise errors.bad_request("DeleteOptions must be an object")
         options = body
@@ -159,7 +159,7 @@ async def _delete_options(req: ResourceRequest) -> dict:
     if req.query.get("propagationPolicy"):
         options["propagationPolicy"] = req.query["propagationPolicy"]
     if req.query.get("orphanDependents"):
-        options["orphanDependents"] = req.query["orphanDependents"] == "true"
+        options["orphanDependents"] = req.query["orphanDependents"] in TRUE_VALUES
     if options.get("dryRun") and options["dryRun"] != ["All"]:
         raise errors.bad_request(f"unsupported dry run option {options['dryRun']!r}")
     return options
