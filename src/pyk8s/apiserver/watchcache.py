@@ -67,11 +67,47 @@ class Subscriber:
 
 
 class _PrefixCache:
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.objects: dict[str, dict] = {}
+        # The objects again by the key's first segment below the prefix (the namespace
+        # of namespaced resources), so a list of one namespace need not scan them all.
+        self.by_segment: dict[str, dict[str, dict]] = {}
         self.events: collections.deque[CachedEvent] = collections.deque(maxlen=EVENT_WINDOW)
         self.subscribers: set[Subscriber] = set()
         self.window_start = 0  # events with revision > window_start are all in `events`
+
+    def _segment(self, key: str) -> str | None:
+        segment, slash, _ = key[len(self.prefix):].partition("/")
+        return segment if slash else None
+
+    def put(self, key: str, obj: dict) -> None:
+        self.objects[key] = obj
+        segment = self._segment(key)
+        if segment is not None:
+            self.by_segment.setdefault(segment, {})[key] = obj
+
+    def pop(self, key: str) -> None:
+        self.objects.pop(key, None)
+        segment = self._segment(key)
+        group = self.by_segment.get(segment) if segment is not None else None
+        if group is not None:
+            group.pop(key, None)
+            if not group:
+                del self.by_segment[segment]
+
+    def reset(self, objects: dict[str, dict]) -> None:
+        self.objects = {}
+        self.by_segment = {}
+        for key, obj in objects.items():
+            self.put(key, obj)
+
+    def candidates(self, key_prefix: str) -> dict[str, dict]:
+        """A dict holding at least every object whose key starts with ``key_prefix``."""
+        rest = key_prefix[len(self.prefix):] if key_prefix.startswith(self.prefix) else None
+        if rest and rest.endswith("/") and rest.count("/") == 1:
+            return self.by_segment.get(rest[:-1], {})
+        return self.objects
 
 
 class WatchCache:
@@ -80,7 +116,7 @@ class WatchCache:
     def __init__(self, store: Store, prefixes: list[str]) -> None:
         self._store = store
         self._prefixes = sorted(prefixes, key=len, reverse=True)
-        self._caches: dict[str, _PrefixCache] = {p: _PrefixCache() for p in prefixes}
+        self._caches: dict[str, _PrefixCache] = {p: _PrefixCache(p) for p in prefixes}
         self.revision = 0
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task | None = None
@@ -89,7 +125,7 @@ class WatchCache:
     def add_prefix(self, prefix: str) -> None:
         """Start caching a new prefix (e.g. a custom resource); it begins empty."""
         if prefix not in self._caches:
-            cache = _PrefixCache()
+            cache = _PrefixCache(prefix)
             cache.window_start = self.revision
             self._caches[prefix] = cache
             self._prefixes = sorted(self._caches, key=len, reverse=True)
@@ -99,7 +135,7 @@ class WatchCache:
         for prefix, cache in self._caches.items():
             listing = await self._store.list(prefix, revision=revision) if revision else None
             for kv in listing.items if listing else ():
-                cache.objects[kv.key] = decode(kv.value, kv.mod_revision)
+                cache.put(kv.key, decode(kv.value, kv.mod_revision))
             cache.window_start = revision
         self.revision = revision
         self._task = asyncio.create_task(self._follow(revision + 1), name="watch-cache")
@@ -137,7 +173,7 @@ class WatchCache:
         revision = await self._store.current_revision()
         for prefix, cache in self._caches.items():
             listing = await self._store.list(prefix, revision=revision)
-            cache.objects = {kv.key: decode(kv.value, kv.mod_revision) for kv in listing.items}
+            cache.reset({kv.key: decode(kv.value, kv.mod_revision) for kv in listing.items})
             cache.events.clear()
             cache.window_start = revision
             for sub in list(cache.subscribers):
@@ -160,11 +196,11 @@ class WatchCache:
             prev = cache.objects.get(ev.kv.key)
             if ev.type == "PUT":
                 obj = decode(ev.kv.value, revision)
-                cache.objects[ev.kv.key] = obj
+                cache.put(ev.kv.key, obj)
                 kind = "ADDED" if prev is None else "MODIFIED"
             else:
                 obj = decode(ev.kv.value, revision)
-                cache.objects.pop(ev.kv.key, None)
+                cache.pop(ev.kv.key)
                 kind = "DELETED"
             event = CachedEvent(kind, ev.kv.key, revision, obj, prev)
             if len(cache.events) == cache.events.maxlen:
@@ -200,7 +236,8 @@ class WatchCache:
         """Current objects of a storage prefix whose keys start with ``key_prefix``,
         in key order, and the revision they are current at."""
         cache = self._caches[prefix]
-        items = [obj for key, obj in cache.objects.items() if key.startswith(key_prefix)]
+        items = [obj for key, obj in cache.candidates(key_prefix).items()
+                 if key.startswith(key_prefix)]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, self.revision
 

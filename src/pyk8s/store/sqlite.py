@@ -85,6 +85,7 @@ _INSERT = (
 _MAX_BATCH = 1024  # requests per group-commit transaction
 _COMPACT_CHUNK = 1000  # revisions whose superseded rows one compaction transaction deletes
 _READERS = 4
+_INLINE_LIST_ROWS = 32  # unlimited lists up to this many rows are read inline
 
 
 def _kv(row: tuple) -> KeyValue:
@@ -419,6 +420,16 @@ class SQLiteStore(Store):
         return await self._submit("delete", key, expected_revision)
 
     async def get(self, key: str, revision: int = 0) -> KeyValue | None:
+        if not revision and not self._closed and self._pool is not None:
+            # The latest row of one key: a single statement is its own snapshot.
+            try:
+                row = self._inline_reader().execute(_LATEST, (key,)).fetchone()
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+            else:
+                return None if row is None or row[3] else _kv(row)
+
         def run(conn: sqlite3.Connection, at: int) -> KeyValue | None:
             row = conn.execute(_AT, (key, at)).fetchone()
             return None if row is None or row[3] else _kv(row)
@@ -446,6 +457,25 @@ class SQLiteStore(Store):
                 remaining = self._count(conn, prefix, at, items[-1].key)
             return ListResult(items, at, remaining)
 
+        if limit <= 0 and not self._closed and self._pool is not None:
+            # Most unlimited lists are small (priority classes, limit ranges, quotas...):
+            # try them on the event loop's connection, capped, and send the big ones to
+            # the pool.
+            def small(conn: sqlite3.Connection, at: int) -> ListResult | None:
+                rows = conn.execute(sql + " LIMIT ?", (*params, at, _INLINE_LIST_ROWS + 1)
+                                    ).fetchall()
+                if len(rows) > _INLINE_LIST_ROWS:
+                    return None
+                return ListResult([_kv(r) for r in rows], at)
+
+            try:
+                result = self._snapshot(self._inline_reader(), small, revision, ())
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err):
+                    raise
+            else:
+                if result is not None:
+                    return result
         return await self._read(run, revision)
 
     @staticmethod
