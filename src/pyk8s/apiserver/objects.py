@@ -13,6 +13,7 @@ import copy
 import datetime
 import os
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -50,8 +51,18 @@ def new_uid() -> str:
     return str(uuid.UUID(bytes=raw, version=4))
 
 
+_now_second = -1
+_now_text = ""
+
+
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time to the second, RFC 3339 (formatted once per second)."""
+    global _now_second, _now_text
+    second = int(time.time())
+    if second != _now_second:
+        _now_text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        _now_second = second
+    return _now_text
 
 
 def encode_for_store(obj: dict) -> bytes:
