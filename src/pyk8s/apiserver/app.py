@@ -15,7 +15,7 @@ import ssl
 from aiohttp import web
 
 from .. import __version__
-from . import discovery, errors, openapi
+from . import authz, discovery, errors, openapi
 from .context import ServerContext
 from .handlers import reads, subresources, watch, writes
 from .handlers.common import TRUE_VALUES, ResourceRequest, json_response
@@ -25,7 +25,6 @@ from .requestinfo import parse_resource_path
 log = logging.getLogger(__name__)
 
 KUBERNETES_VERSION = (1, 32, 4)
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 
 
 def version_info() -> dict:
@@ -41,24 +40,6 @@ def version_info() -> dict:
         "compiler": platform.python_implementation().lower(),
         "platform": f"linux/{platform.machine().replace('x86_64', 'amd64').replace('aarch64', 'arm64')}",
     }
-
-
-def _user_of(request: web.Request) -> dict | None:
-    """The authenticated user from the verified client certificate, if any."""
-    transport = request.transport
-    if transport is None:
-        return None
-    cert = transport.get_extra_info("peercert")
-    if not cert:
-        return None
-    name, groups = "", []
-    for rdn in cert.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                name = value
-            elif key == "organizationName":
-                groups.append(value)
-    return {"username": name, "groups": groups + ["system:authenticated"]}
 
 
 @web.middleware
@@ -83,12 +64,10 @@ async def status_errors(request: web.Request, handler):
 class APIServerApp:
     """Builds the aiohttp application over a ServerContext."""
 
-    def __init__(self, ctx: ServerContext, *, server_address: str,
-                 require_client_cert: bool = True) -> None:
+    def __init__(self, ctx: ServerContext, *, server_address: str) -> None:
         self.ctx = ctx
         self.objects = ObjectStore(ctx)
         self.server_address = server_address
-        self.require_client_cert = require_client_cert
         self.ready = False
 
     def build(self) -> web.Application:
@@ -99,9 +78,13 @@ class APIServerApp:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
-        if self.require_client_cert and not path.startswith(PUBLIC_PATHS) and \
-                _user_of(request) is None:
-            raise errors.APIError(401, "Unauthorized", "Unauthorized")
+        user = await self.ctx.authenticator.authenticate(request)
+        request["user"] = user
+        info = parse_resource_path(path)
+        attrs = authz.attributes_for(request.method, path, info, request.query, user)
+        decision = await self.ctx.authorizer.authorize(attrs)
+        if decision.verdict != authz.ALLOW:
+            raise authz.forbidden(attrs, decision.reason)
         if path == "/version":
             return json_response(version_info())
         if path.startswith(("/healthz", "/livez", "/readyz")):
@@ -112,7 +95,6 @@ class APIServerApp:
             return self.discovery_root(request, core=False)
         if path.startswith("/openapi"):
             return self.openapi(request, path)
-        info = parse_resource_path(path)
         if info is None:
             return self.discovery_group(path)
         rt = self.ctx.registry.get(info.group, info.version, info.resource)

@@ -159,10 +159,6 @@ def gone(message: str) -> APIError:
     return APIError(410, "Expired", message)
 
 
-def unsupported_media_type(content_type: str) -> APIError:
-    return APIError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf' if not content_type else f"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
-
-
 def too_large() -> APIError:
     return APIError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
 

@@ -21,10 +21,12 @@ from typing import Callable
 import orjson
 
 from ..store import ConflictError, KeyExistsError, KeyNotFoundError, KeyValue
-from . import errors, validation
+from . import errors, fieldmanager, validation
+from .admission import AdmissionRequest
 from .context import ServerContext
 from .registry import ResourceType
 from .strategy import get_path
+from .user import SYSTEM_APISERVER, UserInfo
 from .watchcache import decode
 
 GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -155,13 +157,17 @@ class ObjectStore:
             meta.pop("namespace", None)
 
     async def create(self, rt: ResourceType, obj: dict, namespace: str | None, *,
-                     dry_run: bool = False) -> WriteResult:
+                     dry_run: bool = False, user: UserInfo | None = None,
+                     manager: str | None = None, operation: str = "Update") -> WriteResult:
         self.check_type(rt, obj, namespace)
         strategy = rt.strategy
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             suffix = "".join(secrets.choice(GENERATE_ALPHABET) for _ in range(5))
             meta["name"] = meta["generateName"] + suffix
+        request = AdmissionRequest("CREATE", rt, meta.get("namespace"), meta.get("name", ""),
+                                   user or SYSTEM_APISERVER, obj, None, dry_run=dry_run)
+        await self.ctx.admission.admit(self.ctx, request)
         meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
         for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -181,6 +187,9 @@ class ObjectStore:
             raise errors.invalid_object(rt.group, rt.kind, meta.get("name", ""), errs)
         if rt.namespaced:
             await self._check_namespace_open(rt, meta["namespace"], meta["name"])
+        request.name = meta["name"]
+        await self.ctx.admission.validate(self.ctx, request)
+        fieldmanager.track(rt, None, obj, manager, operation)
         await strategy.before_create(self.ctx, obj)
         if dry_run:
             await strategy.undo_create(self.ctx, obj)
@@ -215,7 +224,9 @@ class ObjectStore:
     async def update(self, rt: ResourceType, namespace: str | None, name: str,
                      mutate: Callable[[dict], dict], *, subresource: str = "",
                      dry_run: bool = False, client_rv_from_body: bool = True,
-                     create_if_missing: Callable[[], dict] | None = None) -> WriteResult:
+                     create_if_missing: Callable[[], dict] | None = None,
+                     user: UserInfo | None = None, manager: str | None = None,
+                     operation: str = "Update") -> WriteResult:
         """Read-modify-write with compare-and-swap, retried on races.
 
         ``mutate(current)`` returns the desired object; if it carries a
@@ -228,7 +239,8 @@ class ObjectStore:
             if kv is None:
                 if create_if_missing is not None:
                     obj = create_if_missing()
-                    return await self.create(rt, obj, namespace, dry_run=dry_run)
+                    return await self.create(rt, obj, namespace, dry_run=dry_run, user=user,
+                                             manager=manager, operation=operation)
                 raise errors.not_found(rt.group, rt.plural, name)
             old = self._present(rt, from_kv(kv))
             new = mutate(copy.deepcopy(old))
@@ -244,8 +256,13 @@ class ObjectStore:
             client_rv = new_meta.get("resourceVersion") if client_rv_from_body else None
             if client_rv and client_rv != str(kv.mod_revision):
                 raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT)
+            request = AdmissionRequest("UPDATE", rt, namespace, name, user or SYSTEM_APISERVER,
+                                       new, old, subresource=subresource, dry_run=dry_run)
+            await self.ctx.admission.admit(self.ctx, request)
             result = await self._prepare_update(rt, new, old, subresource)
-            if result is None:  # nothing changed: upstream answers without a write
+            await self.ctx.admission.validate(self.ctx, request)
+            fieldmanager.track(rt, old, new, manager, operation, subresource)
+            if result is None or _same_content(new, old):  # no change: answer without a write
                 return WriteResult(old)
             if dry_run:
                 return WriteResult(new)
@@ -331,7 +348,8 @@ class ObjectStore:
     # ---- delete ------------------------------------------------------------
 
     async def delete(self, rt: ResourceType, namespace: str | None, name: str,
-                     options: dict | None = None, *, dry_run: bool = False) -> WriteResult:
+                     options: dict | None = None, *, dry_run: bool = False,
+                     user: UserInfo | None = None) -> WriteResult:
         options = options or {}
         key = rt.key(namespace, name)
         for _ in range(MAX_CAS_RETRIES):
@@ -339,6 +357,9 @@ class ObjectStore:
             obj = self._present(rt, from_kv(kv))
             meta = obj["metadata"]
             _check_preconditions(rt, obj, options.get("preconditions") or {})
+            await self.ctx.admission.validate(self.ctx, AdmissionRequest(
+                "DELETE", rt, namespace, name, user or SYSTEM_APISERVER, None, obj,
+                dry_run=dry_run, options=options))
             finalizers = list(meta.get("finalizers") or [])
             policy = _propagation_policy(options)
             if policy == "Orphan" and ORPHAN_FINALIZER not in finalizers:

@@ -49,6 +49,20 @@ class ResourceRequest:
         return negotiate(self.http.headers.get("Accept"), self.query.get("includeObject"))
 
     @property
+    def user(self):
+        """The authenticated user (set by the front end before routing)."""
+        return self.http.get("user")
+
+    @property
+    def manager(self) -> str:
+        """The field manager: ?fieldManager=, else the user agent's first segment."""
+        name = self.query.get("fieldManager")
+        if name:
+            return name
+        agent = self.http.headers.get("User-Agent", "")
+        return agent.split("/", 1)[0][:128]
+
+    @property
     def dry_run(self) -> bool:
         values = self.query.getall("dryRun", [])
         for value in values:

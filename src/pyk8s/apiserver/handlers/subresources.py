@@ -111,7 +111,7 @@ async def scale(req: ResourceRequest) -> web.Response:
         return current
 
     result = await req.objects.update(req.rt, req.namespace, req.info.name, mutate,
-                                      dry_run=req.dry_run)
+                                      dry_run=req.dry_run, user=req.user, manager=req.manager)
     return json_response(_scale_of(req, result.object))
 
 
@@ -153,7 +153,8 @@ async def binding(req: ResourceRequest, pod_name: str | None = None) -> web.Resp
         return pod
 
     await req.objects.update(pods, req.namespace, name, assign, subresource="binding",
-                             dry_run=req.dry_run, client_rv_from_body=False)
+                             dry_run=req.dry_run, client_rv_from_body=False,
+                             user=req.user, manager=req.manager)
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                           "status": "Success", "code": 201}, 201)
 
@@ -168,7 +169,8 @@ async def eviction(req: ResourceRequest) -> web.Response:
     raw = await req.http.read()
     body = decode_body(raw, req.content_type) if raw.strip() else {}
     options = (body or {}).get("deleteOptions") or {}
-    await req.objects.delete(req.rt, req.namespace, req.info.name, options, dry_run=req.dry_run)
+    await req.objects.delete(req.rt, req.namespace, req.info.name, options, dry_run=req.dry_run,
+                             user=req.user)
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                           "status": "Success", "code": 201}, 201)
 
@@ -189,5 +191,5 @@ async def finalize(req: ResourceRequest) -> web.Response:
 
     result = await req.objects.update(req.rt, None, req.info.name, mutate,
                                       subresource="finalize", dry_run=req.dry_run,
-                                      client_rv_from_body=False)
+                                      client_rv_from_body=False, user=req.user, manager=req.manager)
     return render_object(req, result.object)

@@ -63,7 +63,8 @@ async def create(req: ResourceRequest) -> web.Response:
     warnings = check_fields(req, obj, raw if req.content_type == "application/json" else None)
     if not isinstance(obj, dict):
         raise errors.bad_request("the body of the request was not a JSON object")
-    result = await req.objects.create(req.rt, obj, req.namespace, dry_run=req.dry_run)
+    result = await req.objects.create(req.rt, obj, req.namespace, dry_run=req.dry_run,
+                                      user=req.user, manager=req.manager)
     return render_object(req, result.object, 201, warnings + result.warnings)
 
 
@@ -79,7 +80,7 @@ async def update(req: ResourceRequest, subresource: str = "") -> web.Response:
     result = await req.objects.update(req.rt, req.namespace, req.info.name,
                                       lambda current: copy.deepcopy(body),
                                       subresource=subresource, dry_run=req.dry_run,
-                                      create_if_missing=create)
+                                      create_if_missing=create, user=req.user, manager=req.manager)
     return render_object(req, result.object, 201 if result.created else 200,
                          warnings + result.warnings)
 
@@ -114,7 +115,8 @@ async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
         return patched
 
     result = await req.objects.update(req.rt, req.namespace, req.info.name, mutate,
-                                      subresource=subresource, dry_run=req.dry_run)
+                                      subresource=subresource, dry_run=req.dry_run,
+                                      user=req.user, manager=req.manager)
     return render_object(req, result.object, 200, tuple(warnings) + result.warnings)
 
 
@@ -135,7 +137,8 @@ async def apply(req: ResourceRequest, body: object, subresource: str) -> web.Res
         req.rt, req.namespace, req.info.name, apply_patch, subresource=subresource,
         dry_run=req.dry_run, client_rv_from_body=bool(
             (body.get("metadata") or {}).get("resourceVersion")),
-        create_if_missing=(lambda: copy.deepcopy(body)) if not subresource else None)
+        create_if_missing=(lambda: copy.deepcopy(body)) if not subresource else None,
+        user=req.user, manager=req.manager, operation="Apply")
     return render_object(req, result.object, 201 if result.created else 200,
                          warnings + result.warnings)
 
@@ -164,7 +167,7 @@ async def delete(req: ResourceRequest) -> web.Response:
     options = await _delete_options(req)
     dry_run = req.dry_run or bool(options.get("dryRun"))
     result = await req.objects.delete(req.rt, req.namespace, req.info.name, options,
-                                      dry_run=dry_run)
+                                      dry_run=dry_run, user=req.user)
     if result.deleted and not req.rt.strategy.return_deleted_object:
         return json_response(status_success(req.rt, result.object))
     return render_object(req, result.object)
@@ -186,7 +189,7 @@ async def delete_collection(req: ResourceRequest) -> web.Response:
         meta = obj["metadata"]
         try:
             result = await req.objects.delete(req.rt, meta.get("namespace"), meta["name"],
-                                              options, dry_run=dry_run)
+                                              options, dry_run=dry_run, user=req.user)
         except errors.APIError as err:
             if err.code == 404:
                 continue
