@@ -31,6 +31,24 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
                    help="CIDR Service cluster IPs come from (default %(default)s)")
     p.add_argument("--service-node-port-range", default="30000-32767",
                    help="port range NodePorts come from (default %(default)s)")
+    p.add_argument("--anonymous-auth", default="true", choices=("true", "false"),
+                   help="treat requests without credentials as system:anonymous (default true)")
+    p.add_argument("--token-auth-file", default=None,
+                   help="static bearer tokens, CSV: token,user,uid,\"group1,group2\"")
+    p.add_argument("--service-account-issuer", default="https://kubernetes.default.svc.cluster.local",
+                   help="iss of ServiceAccount tokens (default %(default)s)")
+    p.add_argument("--service-account-key-file", default=None,
+                   help="public key verifying ServiceAccount tokens (default: DATA_DIR/pki/sa.pub)")
+    p.add_argument("--service-account-signing-key-file", default=None,
+                   help="private key signing ServiceAccount tokens (default: DATA_DIR/pki/sa.key)")
+    p.add_argument("--authorization-mode", default="Node,RBAC",
+                   help="ordered authorizers (default %(default)s)")
+    p.add_argument("--enable-admission-plugins", default="",
+                   help="admission plugins to enable beyond the defaults (comma-separated)")
+    p.add_argument("--disable-admission-plugins", default="",
+                   help="default admission plugins to disable (comma-separated)")
+    p.add_argument("--encryption-provider-config", default=None,
+                   help="EncryptionConfiguration file: encrypt resources (e.g. secrets) at rest")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0,
                    help="log verbosity (0: info, 4+: debug)")
 
@@ -46,6 +64,15 @@ def _options(args: argparse.Namespace):
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         advertise_address=args.advertise_address,
+        anonymous_auth=args.anonymous_auth == "true",
+        token_auth_file=args.token_auth_file,
+        service_account_issuer=args.service_account_issuer,
+        service_account_key_file=args.service_account_key_file,
+        service_account_signing_key_file=args.service_account_signing_key_file,
+        authorization_mode=args.authorization_mode,
+        enable_admission_plugins=args.enable_admission_plugins,
+        disable_admission_plugins=args.disable_admission_plugins,
+        encryption_provider_config=args.encryption_provider_config,
     )
 
 

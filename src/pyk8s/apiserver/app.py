@@ -17,9 +17,10 @@ from aiohttp import web
 from .. import __version__
 from . import authz, discovery, errors, openapi
 from .context import ServerContext
-from .handlers import reads, subresources, watch, writes
+from .handlers import extensions, reads, subresources, watch, writes
 from .handlers.common import TRUE_VALUES, ResourceRequest, json_response
 from .objects import ObjectStore
+from .openapi.v2proto import v2_protobuf
 from .requestinfo import parse_resource_path
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,12 @@ class APIServerApp:
         if rt.namespaced and info.namespace is None and info.name and rt.plural != "namespaces":
             raise errors.not_found(rt.group, rt.plural, info.name)
         if info.subresource:
+            special = extensions.subresource_handler(rt.group, rt.plural, info.subresource)
+            if special is not None:
+                return await special(req)
             return await subresources.handle(req)
+        if rt.virtual:
+            return await _computed(req)
         verbs = rt.verbs
         watching = info.watch_path or req.query.get("watch") in TRUE_VALUES
         if rt.plural == "bindings" and method == "POST":
@@ -200,10 +206,8 @@ class APIServerApp:
     def openapi(self, request: web.Request, path: str) -> web.Response:
         registry = self.ctx.registry
         if path == "/openapi/v2":
-            accept = request.headers.get("Accept", "")
-            if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
-                raise errors.APIError(406, "NotAcceptable",
-                                      "only application/json is served for /openapi/v2")
+            if _wants_v2_protobuf(request.headers.get("Accept", "")):
+                return web.Response(body=v2_protobuf(registry), content_type=V2_PROTOBUF)
             return web.Response(body=openapi.v2_document(registry),
                                 content_type="application/json")
         if path == "/openapi/v3":
@@ -224,6 +228,22 @@ class APIServerApp:
         raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
 
 
+#: The gnostic protobuf media types of /openapi/v2 (current first, pre-1.14 spelling second).
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+_V2_PROTOBUF_TYPES = (V2_PROTOBUF, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+
+
+def _wants_v2_protobuf(accept: str) -> bool:
+    """Whether the first Accept clause naming a type /openapi/v2 serves is protobuf."""
+    for clause in accept.split(","):
+        media_type = clause.split(";")[0].strip().lower()
+        if media_type in _V2_PROTOBUF_TYPES:
+            return True
+        if media_type in ("application/json", "application/*", "*/*"):
+            return False
+    return False
+
+
 def _require(rt, verb: str, verbs) -> None:
     if verb not in verbs:
         raise errors.method_not_allowed(verb, rt.plural)
@@ -239,6 +259,21 @@ async def _binding_resource(req: ResourceRequest) -> web.StreamResponse:
     if not name:
         raise errors.invalid_object("", "Binding", "", [errors.required("metadata.name")])
     return await subresources.binding(req, pod_name=name)
+
+
+async def _computed(req: ResourceRequest) -> web.StreamResponse:
+    """POST to a review resource: the handler computes the answer; nothing is stored."""
+    handler = extensions.create_handler(req.rt.group, req.rt.plural)
+    if req.http.method != "POST" or req.info.name or handler is None:
+        raise errors.method_not_allowed(req.http.method, req.rt.plural)
+    from .codec import decode_body
+
+    body = decode_body(await req.http.read(), req.content_type)
+    if not isinstance(body, dict):
+        raise errors.bad_request("the body of the request was not a JSON object")
+    req.objects.check_type(req.rt, body, req.namespace)
+    answer = await handler(req, body)
+    return json_response(answer, 201)
 
 
 def tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:

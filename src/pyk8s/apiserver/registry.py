@@ -23,6 +23,7 @@ SUBRESOURCE_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, str, str] | None
     "eviction": (("create",), ("policy", "v1", "Eviction")),
     "approval": (("get", "patch", "update"), None),
     "finalize": (("update",), None),
+    "token": (("create",), ("authentication.k8s.io", "v1", "TokenRequest")),
 }
 
 
@@ -46,6 +47,8 @@ class ResourceType:
     # events): the group of the resource whose form is stored.
     storage_group: str | None = None
     extra: dict = field(default_factory=dict)
+    #: Computed, create-only resources (TokenReview, SubjectAccessReview...): never stored.
+    virtual: bool = False
 
     def __post_init__(self) -> None:
         if not self.singular:

@@ -36,8 +36,8 @@ BUILTINS: list[tuple] = [
     ("", "v1", "ResourceQuota", "resourcequotas", _N, "resourcequotas", ("quota",), (),
      ("status",), ALL_VERBS),
     ("", "v1", "Secret", "secrets", _N, "secrets", (), (), (), ALL_VERBS),
-    ("", "v1", "ServiceAccount", "serviceaccounts", _N, "serviceaccounts", ("sa",), (), (),
-     ALL_VERBS),
+    ("", "v1", "ServiceAccount", "serviceaccounts", _N, "serviceaccounts", ("sa",), (),
+     ("token",), ALL_VERBS),
     ("", "v1", "Service", "services", _N, "services/specs", ("svc",), ("all",), ("status",),
      ALL_VERBS),
     ("apps", "v1", "ControllerRevision", "controllerrevisions", _N, "controllerrevisions", (), (),
@@ -50,6 +50,18 @@ BUILTINS: list[tuple] = [
      ("status", "scale"), ALL_VERBS),
     ("apps", "v1", "StatefulSet", "statefulsets", _N, "statefulsets", ("sts",), ("all",),
      ("status", "scale"), ALL_VERBS),
+    ("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", _C,
+     "selfsubjectreviews", (), (), (), ("create",)),
+    ("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", _C, "tokenreviews", (), (), (),
+     ("create",)),
+    ("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", _N,
+     "localsubjectaccessreviews", (), (), (), ("create",)),
+    ("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", _C,
+     "selfsubjectaccessreviews", (), (), (), ("create",)),
+    ("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", _C,
+     "selfsubjectrulesreviews", (), (), (), ("create",)),
+    ("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", _C,
+     "subjectaccessreviews", (), (), (), ("create",)),
     ("batch", "v1", "CronJob", "cronjobs", _N, "cronjobs", ("cj",), ("all",), ("status",),
      ALL_VERBS),
     ("batch", "v1", "Job", "jobs", _N, "jobs", (), ("all",), ("status",), ALL_VERBS),
@@ -80,6 +92,9 @@ BUILTINS: list[tuple] = [
      (), ALL_VERBS),
 ]
 
+#: Groups whose resources are computed answers (reviews), never stored.
+VIRTUAL_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
+
 #: Resources stored in another group's form (events.k8s.io/v1 events are core events).
 SHARED_STORAGE = {("events.k8s.io", "events"): ""}
 
@@ -102,6 +117,7 @@ def builtin_registry() -> Registry:
                 subresources=subs,
                 strategy=strategy_for(group, kind),
                 storage_group=SHARED_STORAGE.get((group, plural)),
+                virtual=group in VIRTUAL_GROUPS,
             )
         )
     return registry

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from .. import pki
 from ..store import open_store
+from . import admission, authn, authz
 from .allocators import IPAllocator, PortAllocator
 from .app import APIServerApp, tls_context
 from .bootstrap import ensure_system_objects, first_service_ip, restore_allocators
@@ -41,6 +42,15 @@ class APIServerOptions:
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: str = "30000-32767"
     advertise_address: str | None = None
+    anonymous_auth: bool = True
+    token_auth_file: str | None = None
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    service_account_key_file: str | None = None  # verifies tokens (default: pki/sa.pub)
+    service_account_signing_key_file: str | None = None  # signs tokens (default: pki/sa.key)
+    authorization_mode: str = "Node,RBAC"
+    enable_admission_plugins: str = ""
+    disable_admission_plugins: str = ""
+    encryption_provider_config: str | None = None
 
     def store_url(self) -> str:
         return self.datastore_endpoint or f"sqlite://{self.data_dir.resolve()}/state.db"
@@ -75,6 +85,7 @@ class APIServer:
         self.runner: web.AppRunner | None = None
         self.ctx: ServerContext | None = None
         self._compactor: asyncio.Task | None = None
+        self._background: list[asyncio.Task] = []
         self.kubeconfig_path = opts.data_dir / "admin.conf"
 
     async def start(self) -> None:
@@ -90,6 +101,10 @@ class APIServer:
         pki.ensure_admin_kubeconfig(ca, pki_dir, self.kubeconfig_path, server_url)
 
         store = open_store(opts.store_url())
+        if opts.encryption_provider_config:
+            from ..store.encryption import wrap_store
+
+            store = wrap_store(store, opts.encryption_provider_config)
         await store.start()
         registry = builtin_registry()
         first, last = (int(p) for p in opts.service_node_port_range.split("-"))
@@ -100,12 +115,17 @@ class APIServer:
             config={"service_cidr": opts.service_cluster_ip_range,
                     "secure_port": opts.secure_port},
         )
+        ctx.config["pki_dir"] = str(pki_dir)
+        ctx.authenticator = authn.build(opts, ctx)
+        ctx.authorizer = authz.build(opts, ctx)
+        ctx.admission = admission.build(opts, ctx)
         await restore_allocators(ctx)
         prefixes = sorted({rt.prefix for rt in registry.all()})
         ctx.watch_cache = WatchCache(store, prefixes)
         await ctx.watch_cache.start()
         api = APIServerApp(ctx, server_address=f"{advertise}:{opts.secure_port}")
         await ensure_system_objects(ctx, advertise, opts.secure_port)
+        self._background += await authz.post_start(ctx)
         api.ready = True
         app = api.build()
         self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0,
@@ -134,6 +154,8 @@ class APIServer:
     async def stop(self) -> None:
         if self._compactor:
             self._compactor.cancel()
+        for task in self._background:
+            task.cancel()
         if self.runner:
             await self.runner.cleanup()
         if self.ctx:

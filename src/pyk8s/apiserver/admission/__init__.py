@@ -61,3 +61,8 @@ class AdmissionChain:
 def default_chain() -> AdmissionChain:
     """The plugins kube-apiserver enables by default, in upstream's order."""
     return AdmissionChain([])
+
+
+def build(opts, ctx) -> AdmissionChain:
+    """The chain ``--enable/--disable-admission-plugins`` select."""
+    return default_chain()

@@ -48,3 +48,8 @@ class UnionAuthenticator:
 
 def default_authenticator() -> UnionAuthenticator:
     return UnionAuthenticator([X509Authenticator()])
+
+
+def build(opts, ctx) -> UnionAuthenticator:
+    """The authenticators the server's options ask for, in upstream's order."""
+    return UnionAuthenticator([X509Authenticator()], allow_anonymous=opts.anonymous_auth)

@@ -83,6 +83,16 @@ def default_authorizer() -> Chain:
     return Chain([MastersAuthorizer(), PublicPathsAuthorizer()])
 
 
+def build(opts, ctx) -> Chain:
+    """The authorizers named by ``--authorization-mode``, after system:masters."""
+    return default_authorizer()
+
+
+async def post_start(ctx) -> list:
+    """Work the authorization layer needs once the store is up (background tasks)."""
+    return []
+
+
 def forbidden_message(attrs: Attributes, reason: str = "") -> str:
     """``User "x" cannot list resource "pods" in API group "" in the namespace "y"``."""
     user = attrs.user.name
