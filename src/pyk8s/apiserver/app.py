@@ -206,10 +206,14 @@ class APIServerApp:
     def openapi(self, request: web.Request, path: str) -> web.Response:
         registry = self.ctx.registry
         if path == "/openapi/v2":
+            data, digest = openapi.v2_document_and_hash(registry)
             if _wants_v2_protobuf(request.headers.get("Accept", "")):
-                return web.Response(body=v2_protobuf(registry), content_type=V2_PROTOBUF)
-            return web.Response(body=openapi.v2_document(registry),
-                                content_type="application/json")
+                resp = web.Response(body=v2_protobuf(registry), content_type=V2_PROTOBUF)
+            else:
+                resp = web.Response(body=data, content_type="application/json")
+            resp.headers["ETag"] = f'"{digest}"'  # upstream: the JSON's hash for both forms
+            resp.headers["Vary"] = "Accept"
+            return resp
         if path == "/openapi/v3":
             return json_response(openapi.v3_index(registry))
         if path.startswith("/openapi/v3/"):
@@ -228,9 +232,10 @@ class APIServerApp:
         raise errors.APIError(404, "NotFound", "the server could not find the requested resource")
 
 
-#: The gnostic protobuf media types of /openapi/v2 (current first, pre-1.14 spelling second).
-V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-_V2_PROTOBUF_TYPES = (V2_PROTOBUF, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+#: The gnostic protobuf media type /openapi/v2 answers with. Clients may also ask for
+#: the "@v1.0" spelling (client-go does), which Go's mime parser cannot read back.
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+_V2_PROTOBUF_TYPES = (V2_PROTOBUF, "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
 
 
 def _wants_v2_protobuf(accept: str) -> bool:
