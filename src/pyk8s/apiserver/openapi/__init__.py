@@ -6,9 +6,9 @@ its PATCH operations accept ``fieldValidation``; if that fails kubectl falls bac
 ``/openapi/v2`` *as protobuf only*, and failing both aborts the command ("failed to
 download openapi"). ``kubectl explain`` renders the same v3 documents, and client-side
 apply reads their ``x-kubernetes-patch-strategy``/``-merge-key`` to build strategic
-merge patches. Serving correct v3 documents is therefore enough for kubectl:
-protobuf v2 is deliberately NOT produced. v2 is offered as JSON for clients that read
-it that way.
+merge patches. v2 is served as JSON (the Python client, kopf) and as gnostic
+protobuf (:mod:`.v2proto`), which kubectl needs for client-side validation of kinds
+no server knows, such as ``kind: List`` files.
 
 Everything here is pure and cached; HTTP handlers only call:
 
@@ -16,7 +16,7 @@ Everything here is pure and cached; HTTP handlers only call:
 * :func:`v3_document_for_path` / :func:`v3_document_and_hash` - body (and ETag hash) of
   ``GET /openapi/v3/<path>`` for each path the index lists;
 * :func:`v3_document` - one group-version's document;
-* :func:`v2_document` - body of ``GET /openapi/v2`` (JSON).
+* :func:`v2_document` - body of ``GET /openapi/v2`` (JSON; protobuf in v2proto).
 
 Custom resources (later) add their kinds' schemas with :func:`register_definition`
 keyed by GVK; documents and field validation pick them up (caches are keyed by

@@ -5,7 +5,7 @@ Kubernetes tree): path-level ``name``/``namespace``/``pretty`` parameters, per
 operation query parameters, ``*/*`` request bodies (the four patch media types for
 PATCH), 200/201/202 responses per action plus 401, ``application/json`` and
 ``application/yaml`` response content (and ``;stream=watch`` for lists). Protobuf
-media types are not listed because pyk8s does not serve protobuf.
+media types are not listed: pyk8s answers JSON (it decodes protobuf requests only).
 """
 
 from __future__ import annotations
