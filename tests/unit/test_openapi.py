@@ -30,7 +30,7 @@ def _doc(registry: Registry, group: str, version: str) -> dict:
 def _refs(node: object, out: list[str]) -> list[str]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "$ref":
+            if key == "$ref" and isinstance(value, str):  # JSONSchemaProps has a "$ref" field
                 out.append(value)
             else:
                 _refs(value, out)

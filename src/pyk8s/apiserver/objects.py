@@ -116,6 +116,7 @@ class ObjectStore:
             from .conversion import from_storage
 
             obj = from_storage(rt, obj)
+        obj = rt.strategy.on_read(obj)
         obj["apiVersion"] = rt.api_version
         obj["kind"] = rt.kind
         return obj

@@ -7,6 +7,7 @@ verbs and subresources. Behaviour comes from :func:`pyk8s.apiserver.kinds.strate
 
 from __future__ import annotations
 
+from .crd import strategy as _crd_strategy  # noqa: F401 - registers the CRD strategy
 from .kinds import strategy_for
 from .registry import ALL_VERBS, Registry, ResourceType
 
@@ -40,6 +41,9 @@ BUILTINS: list[tuple] = [
      ("token",), ALL_VERBS),
     ("", "v1", "Service", "services", _N, "services/specs", ("svc",), ("all",), ("status",),
      ALL_VERBS),
+    ("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", _C,
+     "apiextensions.k8s.io/customresourcedefinitions", ("crd", "crds"), ("api-extensions",),
+     ("status",), ALL_VERBS),
     ("apps", "v1", "ControllerRevision", "controllerrevisions", _N, "controllerrevisions", (), (),
      (), ALL_VERBS),
     ("apps", "v1", "DaemonSet", "daemonsets", _N, "daemonsets", ("ds",), ("all",), ("status",),

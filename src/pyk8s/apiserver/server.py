@@ -24,6 +24,7 @@ from .allocators import IPAllocator, PortAllocator
 from .app import APIServerApp, tls_context
 from .bootstrap import ensure_system_objects, first_service_ip, restore_allocators
 from .context import ServerContext
+from .crd.controller import CRDController
 from .resources import builtin_registry
 from .watchcache import WatchCache
 
@@ -85,6 +86,7 @@ class APIServer:
         self.runner: web.AppRunner | None = None
         self.ctx: ServerContext | None = None
         self._compactor: asyncio.Task | None = None
+        self._crds: CRDController | None = None
         self._background: list[asyncio.Task] = []
         self.kubeconfig_path = opts.data_dir / "admin.conf"
 
@@ -123,6 +125,8 @@ class APIServer:
         prefixes = sorted({rt.prefix for rt in registry.all()})
         ctx.watch_cache = WatchCache(store, prefixes)
         await ctx.watch_cache.start()
+        self._crds = CRDController(ctx)
+        await self._crds.start()
         api = APIServerApp(ctx, server_address=f"{advertise}:{opts.secure_port}")
         await ensure_system_objects(ctx, advertise, opts.secure_port)
         self._background += await authz.post_start(ctx)
@@ -158,6 +162,8 @@ class APIServer:
             task.cancel()
         if self.runner:
             await self.runner.cleanup()
+        if self._crds:
+            await self._crds.stop()
         if self.ctx:
             if self.ctx.watch_cache:
                 await self.ctx.watch_cache.close()

@@ -39,6 +39,11 @@ class Strategy:
     def default(self, obj: dict) -> None:
         """Fill defaulted fields in place (applied on create, update and patch)."""
 
+    def on_read(self, obj: dict) -> dict:
+        """The object as served from storage (custom resources re-apply schema defaults);
+        returns a new dict when it changes anything, as ``obj`` may be shared."""
+        return obj
+
     def validate(self, obj: dict) -> list[FieldError]:
         """Errors in a new object (metadata is validated generically)."""
         return []

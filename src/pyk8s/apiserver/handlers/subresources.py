@@ -43,10 +43,25 @@ async def handle(req: ResourceRequest) -> web.StreamResponse:
     raise errors.method_not_allowed(method, f"{req.rt.plural}/{sub}")
 
 
+def _scale_paths(req: ResourceRequest) -> tuple[list[str], list[str], list[str] | None]:
+    """Where replicas and the selector live: a CRD's ``subresources.scale`` JSON paths
+    (``.spec.replicas``), else the built-in kinds' fields."""
+    paths = req.rt.extra.get("scale")
+    if not paths:
+        return ["spec", "replicas"], ["status", "replicas"], None
+    selector = paths.get("labelSelectorPath")
+    return (paths["specReplicasPath"].lstrip(".").split("."),
+            paths["statusReplicasPath"].lstrip(".").split("."),
+            selector.lstrip(".").split(".") if selector else [])
+
+
 def _scale_of(req: ResourceRequest, obj: dict) -> dict:
     meta = obj["metadata"]
+    spec_path, status_path, selector_path = _scale_paths(req)
     selector = get_path(obj, "spec", "selector")
-    if req.rt.kind == "ReplicationController":
+    if selector_path is not None:
+        text = get_path(obj, *selector_path, default="") if selector_path else ""
+    elif req.rt.kind == "ReplicationController":
         text = ",".join(f"{k}={v}" for k, v in sorted((selector or {}).items()))
     else:
         text = _selector_text(selector)
@@ -55,8 +70,8 @@ def _scale_of(req: ResourceRequest, obj: dict) -> dict:
         "apiVersion": "autoscaling/v1",
         "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                           "creationTimestamp") if k in meta},
-        "spec": {"replicas": get_path(obj, "spec", "replicas", default=0)},
-        "status": {"replicas": get_path(obj, "status", "replicas", default=0),
+        "spec": {"replicas": get_path(obj, *spec_path, default=0)},
+        "status": {"replicas": get_path(obj, *status_path, default=0),
                    "selector": text},
     }
 
@@ -105,7 +120,11 @@ async def scale(req: ResourceRequest) -> web.Response:
             raise errors.invalid_object("autoscaling", "Scale", req.info.name, [errors.invalid(
                 "spec.replicas", replicas, "must be greater than or equal to 0")])
         rv = get_path(wanted, "metadata", "resourceVersion")
-        current["spec"]["replicas"] = replicas
+        *parents, leaf = _scale_paths(req)[0]
+        target = current
+        for step in parents:
+            target = target.setdefault(step, {})
+        target[leaf] = replicas
         if rv:
             current["metadata"]["resourceVersion"] = rv
         return current

@@ -7,8 +7,8 @@ package holds one :class:`Printer` per kind, ported from upstream's
 response itself (rows, ``includeObject``, watch framing) is built by the API server from these.
 
 ``printer_for(group, kind)`` never fails: kinds without a dedicated printer (Role, ClusterRole,
-LimitRange, custom resources without printer columns, ...) get upstream's default columns, Name
-and Created At.
+LimitRange, ...) get upstream's default columns, Name and Created At. Custom resources' printers
+are added and removed at run time with ``register_printer``/``unregister_printer``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ __all__ = [
     "human_duration",
     "partial_object_metadata",
     "printer_for",
+    "register_printer",
     "registered_kinds",
+    "unregister_printer",
 ]
 
 _PRINTERS: dict[tuple[str, str], Printer] = {}
@@ -34,6 +36,16 @@ for _module in (pods, core, events, volumes, apps, batch, networking, rbac, clus
 def printer_for(group: str, kind: str) -> Printer:
     """The printer of ``group``/``kind`` (core group ``""``), or the default printer."""
     return _PRINTERS.get((group, kind), DEFAULT_PRINTER)
+
+
+def register_printer(group: str, kind: str, printer: Printer) -> None:
+    """Make ``printer`` the one of ``group``/``kind`` (custom resources' printer columns)."""
+    _PRINTERS[(group, kind)] = printer
+
+
+def unregister_printer(group: str, kind: str) -> None:
+    """Forget a printer registered with :func:`register_printer`."""
+    _PRINTERS.pop((group, kind), None)
 
 
 def registered_kinds() -> list[tuple[str, str]]:
