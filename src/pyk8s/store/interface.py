@@ -143,3 +143,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def compact(self, revision: int) -> None:
         """Forget history at or below ``revision`` (live values stay readable)."""
+
+    async def stale(self, kv: KeyValue) -> bool:
+        """Whether ``kv``, read from this store, is stored in an outdated form (say, under
+        a rotated encryption key), so that rewriting it unchanged must still write.
+        Plain backends store values as given: never."""
+        return False

@@ -2,6 +2,8 @@
 
 Each test gets a fresh store opened by URL through ``open_store``, exactly as the
 server opens it. A backend is correct when it passes this whole file unchanged.
+The ``encrypted:`` variants run the same suite through the encryption-at-rest
+wrapper (every key encrypted), which must be invisible to the contract.
 """
 
 from __future__ import annotations
@@ -22,18 +24,38 @@ from pyk8s.store import (
     Store,
     open_store,
 )
+from pyk8s.store.encryption import EncryptingStore, KeyRules
+from pyk8s.store.encryptionconfig import parse
+
+ENCRYPT_ALL = """
+apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+- resources: ["*.*"]
+  providers:
+  - aesgcm: {keys: [{name: k1, secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}]}
+"""
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def open_url(url: str) -> Store:
+    """``open_store``, or with ``encrypted:`` the same backend behind encryption at rest."""
+    if url.startswith("encrypted:"):
+        return EncryptingStore(open_store(url.removeprefix("encrypted:")),
+                               KeyRules(parse(ENCRYPT_ALL), {}))
+    return open_store(url)
+
+
+@pytest.fixture(params=["memory", "sqlite", "encrypted:memory", "encrypted:sqlite"])
 def url(request: pytest.FixtureRequest, tmp_path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    return f"sqlite://{tmp_path / 'state.db'}"
+    wrapper = "encrypted:" if request.param.startswith("encrypted:") else ""
+    if request.param.endswith("memory"):
+        return f"{wrapper}memory://"
+    return f"{wrapper}sqlite://{tmp_path / 'state.db'}"
 
 
 @pytest.fixture
 async def store(url: str) -> AsyncIterator[Store]:
-    s = open_store(url)
+    s = open_url(url)
     await s.start()
     try:
         yield s
@@ -311,7 +333,7 @@ async def test_watch_under_concurrent_writes_loses_and_repeats_nothing(store: St
 
 
 async def test_watch_ends_when_store_closes(url: str) -> None:
-    s = open_store(url)
+    s = open_url(url)
     await s.start()
     it = s.watch("/", 0)
     pending = asyncio.ensure_future(anext(it))
@@ -390,9 +412,9 @@ async def test_compaction_many_keys(store: Store) -> None:
 
 
 async def test_restart_keeps_data_and_revisions(url: str) -> None:
-    if url.startswith("memory"):
+    if url.endswith("memory://"):
         pytest.skip("memory:// keeps nothing across restarts")
-    s = open_store(url)
+    s = open_url(url)
     await s.start()
     r1 = await s.create("/r/a", b"1")
     r2 = await s.update("/r/a", b"2", r1)
@@ -401,7 +423,7 @@ async def test_restart_keeps_data_and_revisions(url: str) -> None:
     await s.compact(r2)
     await s.close()
 
-    s = open_store(url)
+    s = open_url(url)
     await s.start()
     try:
         assert await s.current_revision() == r4
@@ -426,7 +448,7 @@ async def test_restart_keeps_data_and_revisions(url: str) -> None:
         await s.compact(r6)
     finally:
         await s.close()
-    s = open_store(url)
+    s = open_url(url)
     await s.start()
     try:
         assert await s.current_revision() == r6
