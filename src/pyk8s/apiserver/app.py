@@ -16,6 +16,7 @@ from aiohttp import web
 
 from .. import __version__
 from . import authz, discovery, errors, openapi
+from .authz.impersonation import impersonate
 from .context import ServerContext
 from .handlers import extensions, reads, subresources, watch, writes
 from .handlers.common import TRUE_VALUES, ResourceRequest, json_response
@@ -80,6 +81,7 @@ class APIServerApp:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         user = await self.ctx.authenticator.authenticate(request)
+        user = await impersonate(request, user, self.ctx.authorizer)
         request["user"] = user
         info = parse_resource_path(path)
         attrs = authz.attributes_for(request.method, path, info, request.query, user)

@@ -79,18 +79,76 @@ class PublicPathsAuthorizer:
         return Decision(NO_OPINION)
 
 
+class AlwaysAllowAuthorizer:
+    """``--authorization-mode=AlwaysAllow``: every request is allowed."""
+
+    async def authorize(self, attrs: Attributes) -> Decision:
+        return Decision(ALLOW)
+
+    def rules_for(self, user: UserInfo, namespace: str) -> tuple[list[dict], list[str]]:
+        return [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+                {"verbs": ["*"], "nonResourceURLs": ["*"]}], []
+
+
+class AlwaysDenyAuthorizer:
+    """``--authorization-mode=AlwaysDeny``: no opinion on anything (so: refused)."""
+
+    async def authorize(self, attrs: Attributes) -> Decision:
+        return Decision(NO_OPINION, "Everything is forbidden.")
+
+
 def default_authorizer() -> Chain:
     return Chain([MastersAuthorizer(), PublicPathsAuthorizer()])
 
 
+MODES = ("AlwaysAllow", "AlwaysDeny", "Node", "RBAC")
+
+
 def build(opts, ctx) -> Chain:
-    """The authorizers named by ``--authorization-mode``, after system:masters."""
-    return default_authorizer()
+    """The authorizers named by ``--authorization-mode``, in its order, after
+    system:masters. RBAC also serves the escalation check (ctx.config)."""
+    from .escalation import RBAC_KEY
+    from .node import CacheGraph, NodeAuthorizer
+    from .rbac import CacheIndex, RBACAuthorizer
+
+    authorizers: list[Authorizer] = [MastersAuthorizer(), PublicPathsAuthorizer()]
+    for mode in (m.strip() for m in opts.authorization_mode.split(",")):
+        if mode == "AlwaysAllow":
+            authorizers.append(AlwaysAllowAuthorizer())
+        elif mode == "AlwaysDeny":
+            authorizers.append(AlwaysDenyAuthorizer())
+        elif mode == "Node":
+            authorizers.append(NodeAuthorizer(CacheGraph(ctx)))
+        elif mode == "RBAC":
+            rbac = RBACAuthorizer(CacheIndex(ctx))
+            ctx.config[RBAC_KEY] = rbac
+            authorizers.append(rbac)
+        else:
+            raise ValueError(f"unknown authorization mode {mode!r} (want one of "
+                             f"{', '.join(MODES)})")
+    return Chain(authorizers)
 
 
 async def post_start(ctx) -> list:
-    """Work the authorization layer needs once the store is up (background tasks)."""
-    return []
+    """With RBAC: write the default policy, make sure RBAC writes are checked for
+    escalation (part of RBAC's storage upstream, not an optional plugin), and start
+    ClusterRole aggregation (the returned background task)."""
+    import asyncio
+
+    from ..objects import ObjectStore
+    from .aggregation import Aggregator
+    from .escalation import RBAC_KEY, RBACEscalation
+    from .reconcile import reconcile
+
+    if RBAC_KEY not in ctx.config:
+        return []
+    plugins = ctx.admission.plugins
+    if not any(isinstance(p, RBACEscalation) for p in plugins):
+        plugins.append(RBACEscalation())
+    objects = ObjectStore(ctx)
+    await reconcile(ctx, objects)
+    aggregator = Aggregator(ctx, objects)
+    return [asyncio.create_task(aggregator.run(), name="clusterrole-aggregation")]
 
 
 def forbidden_message(attrs: Attributes, reason: str = "") -> str:
