@@ -1,8 +1,9 @@
 """Cluster certificates and kubeconfigs, as kubeadm lays them out.
 
 On first start the API server makes a cluster CA, a serving certificate whose
-SANs cover every name clients use for it, and an admin client certificate
-(O=system:masters) wrapped in ``admin.conf``. Later starts reuse the files, so
+SANs cover every name clients use for it, an admin client certificate
+(O=system:masters) wrapped in ``admin.conf``, and the control-plane components'
+kubeconfigs (``scheduler.conf``, ``controller-manager.conf``, ``kube-proxy.conf``). Later starts reuse the files, so
 kubeconfigs handed out stay valid.
 """
 
@@ -199,13 +200,42 @@ def kubeconfig(server: str, ca: KeyPair, client: KeyPair, user: str,
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def ensure_admin_kubeconfig(ca: KeyPair, pki_dir: Path, path: Path, server: str) -> Path:
-    """``admin.conf``: cluster-admin credentials (O=system:masters), as kubeadm writes."""
-    pair = KeyPair(pki_dir / "admin.crt", pki_dir / "admin.key")
+def ensure_client_kubeconfig(ca: KeyPair, pki_dir: Path, path: Path, server: str, *,
+                             cert_name: str, common_name: str,
+                             organizations: tuple[str, ...] = ()) -> Path:
+    """A kubeconfig at ``path`` with a client certificate ``pki/<cert_name>.crt`` (made
+    once, then reused) for user ``common_name`` in groups ``organizations``."""
+    pair = KeyPair(pki_dir / f"{cert_name}.crt", pki_dir / f"{cert_name}.key")
     if not (pair.cert_path.exists() and pair.key_path.exists()):
-        issue(ca, pair, common_name="kubernetes-admin", organizations=("system:masters",))
-    text = kubeconfig(server, ca, pair, "kubernetes-admin")
+        issue(ca, pair, common_name=common_name, organizations=organizations)
+    text = kubeconfig(server, ca, pair, common_name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(text)
     return path
+
+
+def ensure_admin_kubeconfig(ca: KeyPair, pki_dir: Path, path: Path, server: str) -> Path:
+    """``admin.conf``: cluster-admin credentials (O=system:masters), as kubeadm writes."""
+    return ensure_client_kubeconfig(ca, pki_dir, path, server, cert_name="admin",
+                                    common_name="kubernetes-admin",
+                                    organizations=("system:masters",))
+
+
+#: Kubeconfigs of the control-plane components: (file, cert name, user). The users are
+#: those upstream's default RBAC bindings name (system:kube-scheduler,
+#: system:kube-controller-manager, and system:kube-proxy bound to system:node-proxier).
+COMPONENTS = (
+    ("scheduler.conf", "scheduler", "system:kube-scheduler"),
+    ("controller-manager.conf", "controller-manager", "system:kube-controller-manager"),
+    ("kube-proxy.conf", "kube-proxy", "system:kube-proxy"),
+)
+
+
+def ensure_component_kubeconfigs(ca: KeyPair, pki_dir: Path, directory: Path,
+                                 server: str) -> list[Path]:
+    """``scheduler.conf``, ``controller-manager.conf`` and ``kube-proxy.conf`` in
+    ``directory``, each with its component's client certificate."""
+    return [ensure_client_kubeconfig(ca, pki_dir, directory / file, server,
+                                     cert_name=cert, common_name=user)
+            for file, cert, user in COMPONENTS]

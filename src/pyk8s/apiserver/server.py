@@ -101,6 +101,7 @@ class APIServer:
         serving = pki.ensure_serving_cert(ca, pki_dir, dns, ips)
         server_url = f"https://{opts.client_host()}:{opts.secure_port}"
         pki.ensure_admin_kubeconfig(ca, pki_dir, self.kubeconfig_path, server_url)
+        pki.ensure_component_kubeconfigs(ca, pki_dir, opts.data_dir, server_url)
 
         store = open_store(opts.store_url())
         if opts.encryption_provider_config:
