@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 
+import orjson
 from aiohttp import web
 
-from .. import errors, fieldvalidation, schemas
+from .. import errors, fieldvalidation, schemas, typecheck
 from ..codec import decode_body, decode_patch
 from ..patch.jsonpatch import apply_json_patch
 from ..patch.mergepatch import apply_merge_patch
@@ -34,19 +35,26 @@ def field_validation_mode(req: ResourceRequest) -> str:
 
 
 def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
-                 rt: ResourceType | None = None, *, decoding: bool = True) -> tuple[str, ...]:
-    """Apply fieldValidation to a decoded body; returns warnings, raises in Strict mode."""
+                 rt: ResourceType | None = None, *, decoding: bool = True,
+                 patch_type: str = "", patch_body: object = None) -> tuple[str, ...]:
+    """Apply fieldValidation to a decoded body; returns warnings, raises in Strict mode.
+
+    Values of the wrong JSON type fail whatever the mode, as upstream's decoding into
+    Go structs does: a decoded body answers 400, a patched object (``patch_type``
+    ``json``/``merge``/``strategic``, ``decoding=False``) 422 on field ``patch``.
+    """
     rt = rt or req.rt
     if not isinstance(obj, dict):
         return ()
     mode = field_validation_mode(req)
-    unknown: list[str] = []
-    duplicates: list[str] = []
-    if mode != "Ignore":
-        unknown = fieldvalidation.unknown_fields(rt.group, rt.version, rt.kind, obj)
-        if raw is not None:
-            duplicates = fieldvalidation.duplicate_fields(raw)
-    fieldvalidation.prune_unknown(rt.group, rt.version, rt.kind, obj)
+    if decoding or patch_type:
+        _check_types(rt, obj, decoding, patch_type, patch_body)
+    unknown = fieldvalidation.unknown_fields(rt.group, rt.version, rt.kind, obj)
+    if unknown:
+        fieldvalidation.prune_unknown(rt.group, rt.version, rt.kind, obj)
+    if mode == "Ignore":
+        return ()
+    duplicates = fieldvalidation.duplicate_fields(raw) if raw is not None else []
     if not unknown and not duplicates:
         return ()
     if mode == "Strict":
@@ -55,6 +63,21 @@ def check_fields(req: ResourceRequest, obj: object, raw: bytes | None,
                 rt.kind, rt.version, unknown, duplicates))
         raise errors.bad_request(fieldvalidation.strict_error_message(unknown, duplicates))
     return tuple(fieldvalidation.strict_warnings(unknown, duplicates))
+
+
+def _check_types(rt: ResourceType, obj: dict, decoding: bool, patch_type: str,
+                 patch_body: object) -> None:
+    strategic = patch_type == "strategic"
+    message = typecheck.type_error(rt.group, rt.version, rt.kind, obj,
+                                   "unstructured" if strategic else "json")
+    if message is None:
+        return
+    if decoding:
+        raise errors.bad_request(fieldvalidation.decode_error_message(rt.kind, rt.version,
+                                                                      message))
+    shown = fieldvalidation.go_value_repr(patch_body) if strategic else \
+        orjson.dumps(obj).decode()
+    raise errors.invalid_object("", "", "", [errors.invalid("patch", shown, message)])
 
 
 async def create(req: ResourceRequest) -> web.Response:
@@ -111,7 +134,8 @@ async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
 
     def mutate(current: dict) -> dict:
         patched = apply_patch(current)
-        warnings[:] = check_fields(req, patched, None, decoding=False)
+        warnings[:] = check_fields(req, patched, None, decoding=False, patch_type=kind,
+                                   patch_body=body)
         return patched
 
     result = await req.objects.update(req.rt, req.namespace, req.info.name, mutate,
