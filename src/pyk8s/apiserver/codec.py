@@ -69,10 +69,7 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
 
         return decode_object(raw)
     if mt in ("application/yaml", "application/apply-patch+yaml"):
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise errors.bad_request(f"error converting YAML to JSON: {exc}") from None
+        return _from_yaml(raw, "error converting YAML to JSON")
     raise errors.APIError(
         415, "UnsupportedMediaType",
         f'the body of the request was in an unknown format - accepted media types include: '
@@ -89,11 +86,21 @@ def decode_patch(raw: bytes, content_type: str | None) -> tuple[str, object]:
             + ", ".join(PATCH_TYPES))
     if len(raw) > MAX_BODY:
         raise errors.too_large()
+    if kind == "apply":
+        return kind, _from_yaml(raw, "error decoding patch")
     try:
-        body = yaml.safe_load(raw) if kind == "apply" else orjson.loads(raw)
-    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        return kind, orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise errors.bad_request(f"error decoding patch: {exc}") from None
-    return kind, body
+
+
+def _from_yaml(raw: bytes, what: str) -> object:
+    """YAML as the JSON it converts to (as sigs.k8s.io/yaml): map keys become strings,
+    and what JSON cannot carry (lone surrogates, binary) is a 400, not a later 500."""
+    try:
+        return orjson.loads(orjson.dumps(yaml.safe_load(raw), option=orjson.OPT_NON_STR_KEYS))
+    except (yaml.YAMLError, orjson.JSONEncodeError) as exc:
+        raise errors.bad_request(f"{what}: {exc}") from None
 
 
 def dumps(obj: object) -> bytes:
