@@ -100,27 +100,73 @@ def cmd_apiserver(args: argparse.Namespace) -> None:
     _run(serve_forever(_options(args)))
 
 
+#: Control-plane components ``pyk8s server`` supervises besides the API server, with
+#: the kubeconfig (written by the API server into the data dir) each one uses.
+CLIENT_COMPONENTS = (
+    ("controller-manager", "controller-manager.conf", "kube_controller_manager_arg"),
+    ("scheduler", "scheduler.conf", "kube_scheduler_arg"),
+)
+
+
+def _apiserver_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
+    """The flags of ``pyk8s server`` that belong to the API server, as argv."""
+    out = []
+    for action in parser._actions:
+        dest = action.dest
+        if not action.option_strings or dest in ("help", "kube_scheduler_arg",
+                                                  "kube_controller_manager_arg", "disable"):
+            continue
+        value = getattr(args, dest, None)
+        if value is None or value == action.default:
+            continue
+        out += [action.option_strings[-1] if action.option_strings[-1].startswith("--")
+                else action.option_strings[0], str(value)]
+    return out
+
+
 def cmd_server(args: argparse.Namespace) -> None:
-    from .apiserver.server import serve_forever
+    from .supervisor import Component, Supervisor, component_argv
 
     _setup_logging(args.verbosity)
+    data_dir = Path(args.data_dir).resolve()
+    host = "127.0.0.1" if args.bind_address in ("0.0.0.0", "::") else args.bind_address
+    apiserver_args = ["--data-dir", str(data_dir)] + _apiserver_args(args, args.parser)
+    components = [Component("apiserver", component_argv("apiserver", apiserver_args),
+                            ready_url=f"https://{host}:{args.secure_port}/readyz")]
+    available = set(args.commands)
+    for command, kubeconfig, extra_dest in CLIENT_COMPONENTS:
+        if command not in available or command in args.disable:
+            continue
+        argv = ["--kubeconfig", str(data_dir / kubeconfig), *getattr(args, extra_dest)]
+        components.append(Component(command, component_argv(command, argv)))
 
-    def announce(server) -> None:
-        path = server.kubeconfig_path.resolve()
+    def announce() -> None:
         logging.getLogger("pyk8s").info(
-            "cluster is up. Point kubectl at it:\n\n    export KUBECONFIG=%s\n"
-            "    kubectl get namespaces\n", path)
+            "cluster is up (%s). Point kubectl at it:\n\n    export KUBECONFIG=%s\n"
+            "    kubectl get namespaces\n", ", ".join(c.name for c in components),
+            data_dir / "admin.conf")
 
-    _run(serve_forever(_options(args), on_ready=announce))
+    async def main() -> int:
+        return await Supervisor(components).run(on_ready=announce)
+
+    _run(main())
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("server", help="run the all-in-one control plane (what `make run` starts)",
-                       description="Run the all-in-one control plane in the foreground.")
+                       description="Run the all-in-one control plane in the foreground: the "
+                                   "API server, then the components that talk to it, each in "
+                                   "its own process, restarted if it dies.")
     _add_apiserver_flags(p)
-    p.set_defaults(func=cmd_server)
+    p.add_argument("--kube-scheduler-arg", action="append", default=[], metavar="ARG",
+                   help="extra flag for the scheduler (repeatable)")
+    p.add_argument("--kube-controller-manager-arg", action="append", default=[], metavar="ARG",
+                   help="extra flag for the controller manager (repeatable)")
+    p.add_argument("--disable", action="append", default=[], metavar="COMPONENT",
+                   help="do not run this component (scheduler, controller-manager)")
+    p.set_defaults(func=cmd_server, parser=p)
     p = sub.add_parser("apiserver", help="run the Kubernetes API server",
                        description="Run the Kubernetes API server in the foreground.")
     _add_apiserver_flags(p)
@@ -129,8 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.commands = tuple(_subcommands(parser))
     args.func(args)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
 
 
 if __name__ == "__main__":
