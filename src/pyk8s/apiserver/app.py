@@ -53,6 +53,8 @@ async def status_errors(request: web.Request, handler):
         for k, v in err.headers.items():
             resp.headers[k] = v
         return resp
+    except web.HTTPRequestEntityTooLarge:
+        return json_response(errors.too_large().status(), 413)
     except web.HTTPException:
         raise
     except (ConnectionResetError, ConnectionError):
@@ -75,7 +77,7 @@ class APIServerApp:
     def build(self) -> web.Application:
         app = web.Application(middlewares=[status_errors], client_max_size=8 * 1024 * 1024,
                               handler_args={"max_field_size": 65536})
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
