@@ -263,7 +263,8 @@ class ObjectStore:
             result = await self._prepare_update(rt, new, old, subresource)
             await self.ctx.admission.validate(self.ctx, request)
             fieldmanager.track(rt, old, new, manager, operation, subresource)
-            if result is None or _same_content(new, old):  # no change: answer without a write
+            if (result is None or _same_content(new, old)) and \
+                    fieldmanager.same_ownership(old, new):  # no change: answer without a write
                 return WriteResult(old)
             if dry_run:
                 return WriteResult(new)

@@ -2,14 +2,79 @@
 
 :func:`track` is called by the generic object code for every create and update,
 after validation and before the store write, with the manager the client named
-(``?fieldManager=``, or one derived from its user agent) and the operation.
+(``?fieldManager=``, or one derived from its user agent) and the operation. Update
+operations take the fields they change; Apply operations were already settled by
+:func:`apply_config`, which the apply-patch handler runs as its mutation.
+
+Modules: :mod:`.fieldpath` (path sets, FieldsV1), :mod:`.typed` (schema-driven
+walks), :mod:`.managed` (entries and Update bookkeeping), :mod:`.merge` (apply
+merge), :mod:`.apply` (prune, ownership, conflicts), :mod:`.conflicts` (errors).
 """
 
 from __future__ import annotations
 
+from .. import errors
 from ..registry import ResourceType
+from .apply import ApplyRequest, apply
+from .fieldpath import Set
+from .managed import (
+    APPLY,
+    UPDATE,
+    Entry,
+    Managers,
+    compare_update,
+    decode,
+    encode,
+    live_or_new,
+    same_ownership,
+)
+from .typed import Node
+
+__all__ = ["apply_config", "same_ownership", "track"]
 
 
 def track(rt: ResourceType, old: dict | None, new: dict, manager: str | None,
           operation: str, subresource: str = "") -> None:
     """Update ``new["metadata"]["managedFields"]`` in place for this write."""
+    if operation == APPLY or not manager:
+        return  # apply settled ownership already; internal writes carry the live entries
+    managers = live_or_new(old, new, subresource)
+    node = Node.root(rt.group, rt.version, rt.kind)
+    entry = Entry(manager, UPDATE, rt.api_version, Set(), subresource=subresource)
+    managers = compare_update(managers, old, new, node, entry, "status" in rt.subresources)
+    _store(new, managers)
+
+
+def apply_config(rt: ResourceType, live: dict | None, config: dict, manager: str, *,
+                 force: bool = False, subresource: str = "") -> dict:
+    """The object after applying ``config`` to ``live`` (None: the object is created),
+    with its managedFields; raises the 409 conflict error."""
+    live = live or {}
+    try:
+        managers = decode((live.get("metadata") or {}).get("managedFields"))
+    except ValueError as exc:
+        raise errors.APIError(500, "", f"failed to decode managed fields: {exc}") from None
+    request = ApplyRequest(Entry(manager, APPLY, rt.api_version, Set(), subresource=subresource),
+                           Node.root(rt.group, rt.version, rt.kind), force,
+                           "status" in rt.subresources)
+    merged, managers = apply(live, drop_nulls(config), managers, request)
+    _store(merged, managers)
+    return merged
+
+
+def drop_nulls(value: object) -> object:
+    """The configuration without null fields (a typed decode drops them too)."""
+    if isinstance(value, dict):
+        return {k: drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_nulls(v) for v in value]
+    return value
+
+
+def _store(obj: dict, managers: Managers) -> None:
+    meta = obj.setdefault("metadata", {})
+    entries = encode(managers)
+    if entries:
+        meta["managedFields"] = entries
+    else:
+        meta.pop("managedFields", None)

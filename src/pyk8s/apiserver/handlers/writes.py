@@ -13,7 +13,7 @@ import copy
 import orjson
 from aiohttp import web
 
-from .. import errors, fieldvalidation, schemas, typecheck
+from .. import errors, fieldmanager, fieldvalidation, schemas, typecheck
 from ..codec import decode_body, decode_patch
 from ..patch.jsonpatch import apply_json_patch
 from ..patch.mergepatch import apply_merge_patch
@@ -145,26 +145,76 @@ async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
 
 
 async def apply(req: ResourceRequest, body: object, subresource: str) -> web.Response:
-    """Server-side apply, first cut: creates a missing object, otherwise merges the
-    applied configuration strategically (field ownership and conflicts are not
-    tracked yet)."""
+    """Server-side apply: the configuration is merged into the live object by type,
+    with field ownership and conflicts (:mod:`pyk8s.apiserver.fieldmanager`); a
+    missing object is created."""
     if not isinstance(body, dict):
         raise errors.bad_request("the apply configuration must be an object")
-    if req.query.get("fieldManager") in (None, ""):
-        raise errors.bad_request(
-            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
-            "required for apply patch")
-    warnings = check_fields(req, body, None)
-    apply_patch = patcher(req, "strategic", body) if schemas.schema_for(
-        req.rt.group, req.rt.version, req.rt.kind) else patcher(req, "merge", body)
+    manager = req.query.get("fieldManager")
+    if not manager:
+        raise errors.invalid_object("meta.k8s.io", "PatchOptions", "", [errors.required(
+            "fieldManager", "is required for apply patch")])
+    check_applied(req, body)
+    warnings = await _apply_strictness(req)
+    force = req.query.get("force") in TRUE_VALUES
+
+    def mutate(current: dict) -> dict:
+        return fieldmanager.apply_config(req.rt, current, body, manager, force=force,
+                                         subresource=subresource)
+
+    def create() -> dict:
+        name = (body.get("metadata") or {}).get("name") or ""
+        if name != req.info.name:
+            raise _name_mismatch(name, req.info.name)
+        return fieldmanager.apply_config(req.rt, None, body, manager, force=force)
+
     result = await req.objects.update(
-        req.rt, req.namespace, req.info.name, apply_patch, subresource=subresource,
+        req.rt, req.namespace, req.info.name, mutate, subresource=subresource,
         dry_run=req.dry_run, client_rv_from_body=bool(
             (body.get("metadata") or {}).get("resourceVersion")),
-        create_if_missing=(lambda: copy.deepcopy(body)) if not subresource else None,
-        user=req.user, manager=req.manager, operation="Apply")
+        create_if_missing=None if subresource else create, user=req.user, manager=manager,
+        operation="Apply")
     return render_object(req, result.object, 201 if result.created else 200,
                          warnings + result.warnings)
+
+
+def check_applied(req: ResourceRequest, body: dict) -> None:
+    """What upstream refuses before merging: another group/version/kind, managedFields,
+    a name or namespace other than the URL's, fields the schema does not declare."""
+    rt = req.rt
+    api_version, kind = str(body.get("apiVersion") or ""), str(body.get("kind") or "")
+    if api_version != rt.api_version or kind != rt.kind:
+        group, _, version = api_version.rpartition("/")
+        raise errors.bad_request(f"invalid object type: {group}/{version}, Kind={kind}")
+    meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    if meta.get("managedFields") is not None:
+        raise errors.bad_request("metadata.managedFields must be nil")
+    name, namespace = meta.get("name") or "", meta.get("namespace") or ""
+    if name and name != req.info.name:
+        raise _name_mismatch(name, req.info.name)
+    if req.namespace and namespace and namespace != req.namespace:
+        raise errors.bad_request(f"the namespace of the object ({namespace}) does not match "
+                                 f"the namespace on the URL ({req.namespace})")
+    unknown = fieldvalidation.apply_unknown_fields(rt.group, rt.version, rt.kind, body)
+    if unknown:
+        raise errors.APIError(500, "", fieldvalidation.typed_patch_error_message(
+            namespace or req.namespace or "", name, rt.group, rt.version, rt.kind, unknown))
+
+
+def _name_mismatch(name: str, url_name: str) -> errors.APIError:
+    return errors.bad_request(f"the name of the object ({name}) does not match the name on the "
+                              f"URL ({url_name})")
+
+
+async def _apply_strictness(req: ResourceRequest) -> tuple[str, ...]:
+    """Duplicate keys of a YAML apply body: an error when Strict, warnings when Warn."""
+    mode = field_validation_mode(req)
+    if mode == "Ignore":
+        return ()
+    duplicates = fieldvalidation.duplicate_fields_yaml(await req.http.read())
+    if duplicates and mode == "Strict":
+        raise errors.bad_request(fieldvalidation.yaml_strict_error_message(duplicates))
+    return tuple(duplicates)
 
 
 async def _delete_options(req: ResourceRequest) -> dict:

@@ -1,0 +1,199 @@
+"""Sets of field paths, the unit of ownership in ``metadata.managedFields``.
+
+A path is a tuple of elements, each written as upstream's FieldsV1 keys:
+``f:<field>`` (a map key or struct field), ``k:<json>`` (an item of an associative
+list, named by its key fields sorted by name), ``v:<json>`` (an item of a set) and
+``i:<n>`` (an item of an atomic-free list addressed by index). A :class:`Set` is a
+tree of such elements; a node is a *member* when the path ending there is in the
+set (``".": {}`` in FieldsV1 when the node also has children).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+Path = tuple[str, ...]
+_ORDER = {"f": 0, "k": 1, "v": 2, "i": 3}
+
+
+def field(name: str) -> str:
+    return "f:" + name
+
+
+def key_element(fields: dict) -> str:
+    return "k:" + _json({k: fields[k] for k in sorted(fields)})
+
+
+def value_element(value: object) -> str:
+    return "v:" + _json(value)
+
+
+def index_element(index: int) -> str:
+    return f"i:{index}"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sort_key(element: str) -> tuple:
+    kind, text = element[0], element[2:]
+    if kind == "i" and text.isdigit():
+        return _ORDER[kind], int(text), ""
+    return _ORDER.get(kind, 4), 0, text
+
+
+class Set:
+    """A set of paths stored as a tree (one node per path prefix).
+
+    The algebra returns new sets that may share subtrees with their operands, so a
+    set is not changed once built (:meth:`insert` is for building only)."""
+
+    __slots__ = ("children", "member")
+
+    def __init__(self) -> None:
+        self.member = False
+        self.children: dict[str, Set] = {}
+
+    # ---- building and reading -------------------------------------------------
+
+    @classmethod
+    def of(cls, *paths: Path) -> Set:
+        out = cls()
+        for path in paths:
+            out.insert(path)
+        return out
+
+    def insert(self, path: Path) -> None:
+        node = self
+        for element in path:
+            node = node.children.setdefault(element, Set())
+        node.member = True
+
+    def child(self, element: str) -> Set | None:
+        return self.children.get(element)
+
+    def has(self, path: Path) -> bool:
+        node: Set | None = self
+        for element in path:
+            node = node.children.get(element)
+            if node is None:
+                return False
+        return node.member
+
+    def empty(self) -> bool:
+        return not self.member and not self.children
+
+    def paths(self, prefix: Path = ()) -> Iterator[Path]:
+        """Member paths, in upstream's sorted order."""
+        if self.member:
+            yield prefix
+        for element in sorted(self.children, key=_sort_key):
+            yield from self.children[element].paths(prefix + (element,))
+
+    def copy(self) -> Set:
+        """A copy of this node whose children may be replaced (subtrees are shared)."""
+        out = Set()
+        out.member = self.member
+        out.children = dict(self.children)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Set) and self.member == other.member and \
+            self.children == other.children
+
+    def __repr__(self) -> str:
+        return f"Set({[path_string(p) for p in self.paths()]})"
+
+    # ---- set algebra (all return new sets) -------------------------------------
+
+    def union(self, other: Set) -> Set:
+        out = Set()
+        out.member = self.member or other.member
+        for element in self.children.keys() | other.children.keys():
+            mine, theirs = self.children.get(element), other.children.get(element)
+            out.children[element] = mine.union(theirs) if mine and theirs else mine or theirs
+        return out
+
+    def intersection(self, other: Set) -> Set:
+        out = Set()
+        out.member = self.member and other.member
+        for element, mine in self.children.items():
+            theirs = other.children.get(element)
+            if theirs is not None:
+                both = mine.intersection(theirs)
+                if not both.empty():
+                    out.children[element] = both
+        return out
+
+    def difference(self, other: Set) -> Set:
+        out = Set()
+        out.member = self.member and not other.member
+        for element, mine in self.children.items():
+            theirs = other.children.get(element)
+            rest = mine.difference(theirs) if theirs is not None else mine
+            if not rest.empty():
+                out.children[element] = rest
+        return out
+
+    # ---- FieldsV1 --------------------------------------------------------------
+
+    def to_fields_v1(self) -> dict:
+        """The FieldsV1 JSON object of this set (``"."`` marks members with children)."""
+        out: dict = {}
+        for element in sorted(self.children, key=_sort_key):
+            node = self.children[element]
+            inner = node.to_fields_v1()
+            if node.member and inner:
+                inner = {".": {}, **inner}
+            out[element] = inner
+        return out
+
+    @classmethod
+    def from_fields_v1(cls, data: object) -> Set:
+        """Parse FieldsV1; raises ValueError for anything upstream would not decode."""
+        if not isinstance(data, dict):
+            raise ValueError("FieldsV1 must be a JSON object")
+        out = cls()
+        for element, inner in data.items():
+            if element == ".":
+                if inner != {}:
+                    raise ValueError('"." must map to an empty object')
+                out.member = True
+                continue
+            _check_element(element)
+            node = cls.from_fields_v1(inner)
+            if not node.children:
+                node.member = True
+            out.children[element] = node
+        return out
+
+
+def _check_element(element: str) -> None:
+    kind, sep, text = element.partition(":")
+    if not sep or kind not in _ORDER:
+        raise ValueError(f"unknown path element {element!r}")
+    if kind == "i" and not text.isdigit():
+        raise ValueError(f"bad index {element!r}")
+    if kind in ("k", "v"):
+        decoded = json.loads(text)
+        if kind == "k" and not isinstance(decoded, dict):
+            raise ValueError(f"bad key {element!r}")
+
+
+def element_string(element: str) -> str:
+    """One element as upstream's Path.String writes it: ``.f``, ``[k=v]``, ``[=v]``, ``[i]``."""
+    kind, text = element[0], element[2:]
+    if kind == "f":
+        return "." + text
+    if kind == "k":
+        fields = json.loads(text)
+        return "[" + ",".join(f"{k}={_json(v)}" for k, v in fields.items()) + "]"
+    if kind == "v":
+        return f"[={text}]"
+    return f"[{text}]"
+
+
+def path_string(path: Path) -> str:
+    return "".join(element_string(e) for e in path)

@@ -1,0 +1,174 @@
+"""``metadata.managedFields``: decoding, encoding and the Update bookkeeping.
+
+Why it exists: every write records who owns which fields. Entries are keyed like
+upstream's manager identifier (manager, operation, subresource, and apiVersion for
+Update entries), hold a :class:`~.fieldpath.Set` and a second-precision time, and
+are written back sorted as kube-apiserver sorts them (operation, time, manager,
+apiVersion, subresource). Fields no one may own (apiVersion, kind, the server-set
+metadata) are stripped, and the fields a request cannot change (``status`` through
+the main resource, everything but ``status`` through ``/status``) are filtered out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .fieldpath import Set
+from .typed import Comparison, Node, compare
+
+APPLY, UPDATE = "Apply", "Update"
+FIELDS_V1 = "FieldsV1"
+STATUS_SUBRESOURCES = ("status", "approval")
+_STRIPPED = Set.of(("f:apiVersion",), ("f:kind",), *(
+    ("f:metadata", "f:" + name) for name in (
+        "name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName",
+        "generation", "managedFields", "resourceVersion")))
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class Entry:
+    manager: str
+    operation: str
+    api_version: str
+    fields: Set
+    time: str | None = None
+    subresource: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        version = self.api_version if self.operation == UPDATE else ""
+        return self.manager, self.operation, version, self.subresource
+
+    def encode(self) -> dict:
+        out = {"manager": self.manager, "operation": self.operation,
+               "apiVersion": self.api_version}
+        if self.time:
+            out["time"] = self.time
+        out["fieldsType"] = FIELDS_V1
+        out["fieldsV1"] = self.fields.to_fields_v1()
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+Managers = dict[tuple[str, str, str, str], Entry]
+
+
+def decode(entries: object) -> Managers:
+    """Parse managedFields; ValueError when upstream's decoder would refuse them."""
+    if entries is None:
+        return {}
+    if not isinstance(entries, list):
+        raise ValueError("managedFields must be a list")
+    out: Managers = {}
+    for raw in entries:
+        entry = _decode_entry(raw)
+        out[entry.identity] = entry
+    return out
+
+
+def _decode_entry(raw: object) -> Entry:
+    if not isinstance(raw, dict):
+        raise ValueError("managed fields entry must be an object")
+    if raw.get("operation") not in (APPLY, UPDATE):
+        raise ValueError("operation must be `Apply` or `Update`")
+    if not raw.get("apiVersion"):
+        raise ValueError("apiVersion must not be empty")
+    if raw.get("fieldsType") != FIELDS_V1:
+        raise ValueError(f"invalid fieldsType {raw.get('fieldsType')!r}")
+    fields = Set.from_fields_v1(raw.get("fieldsV1") or {})
+    return Entry(str(raw.get("manager") or ""), raw["operation"], raw["apiVersion"], fields,
+                 raw.get("time"), str(raw.get("subresource") or ""))
+
+
+def encode(managers: Managers) -> list[dict]:
+    entries = [e for e in managers.values() if not e.fields.empty()]
+    entries.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version,
+                                e.subresource))
+    return [e.encode() for e in entries]
+
+
+def is_reset(entries: object) -> bool:
+    """``[]`` or ``[{}]``: the client asks for the managed fields to be cleared."""
+    return entries == [] or entries == [{}]
+
+
+def live_or_new(old: dict | None, new: dict, subresource: str) -> Managers:
+    """The managers a write starts from: the client's own managedFields when it sent
+    valid ones (not through a subresource), else the live object's."""
+    live = ((old or {}).get("metadata") or {}).get("managedFields")
+    sent = (new.get("metadata") or {}).get("managedFields")
+    if not subresource:
+        if is_reset(sent):
+            return {}
+        try:
+            managers = decode(sent)
+        except ValueError:
+            managers = {}
+        if managers:
+            return managers
+    try:
+        return decode(live)
+    except ValueError:
+        return {}
+
+
+def filter_fields(fields: Set, has_status: bool, subresource: str) -> Set:
+    """Drop what nobody owns and what this request cannot change."""
+    fields = fields.difference(_STRIPPED)
+    if subresource in STATUS_SUBRESOURCES:
+        kept = Set()
+        status = fields.child("f:status")
+        if status is not None:
+            kept.children["f:status"] = status
+        return kept
+    if has_status and "f:status" in fields.children:
+        fields = fields.copy()
+        del fields.children["f:status"]
+    return fields
+
+
+def filter_comparison(cmp: Comparison, has_status: bool, subresource: str) -> Comparison:
+    return Comparison(*(filter_fields(s, has_status, subresource)
+                        for s in (cmp.added, cmp.modified, cmp.removed)))
+
+
+def record_update(managers: Managers, cmp: Comparison, entry: Entry) -> Managers:
+    """Upstream's Update: the writer takes the fields it changed from everyone, removed
+    fields leave every set, and the writer's entry (merged with its previous one of
+    the same identity) gets the time of the write when it took anything."""
+    changed = cmp.changed()
+    out: Managers = {}
+    for identity, other in managers.items():
+        rest = other.fields.difference(changed).difference(cmp.removed)
+        if not rest.empty():
+            out[identity] = Entry(other.manager, other.operation, other.api_version, rest,
+                                  other.time, other.subresource)
+    if not changed.empty():
+        previous = out.get(entry.identity)
+        fields = changed.union(previous.fields) if previous else changed
+        out[entry.identity] = Entry(entry.manager, entry.operation, entry.api_version,
+                                    fields, now(), entry.subresource)
+    return out
+
+
+def compare_update(managers: Managers, old: dict | None, new: dict, node: Node, entry: Entry,
+                   has_status: bool) -> Managers:
+    """The managers after ``entry`` (an Update) turned ``old`` into ``new``."""
+    cmp = filter_comparison(compare(old, new, node), has_status, entry.subresource)
+    return record_update(managers, cmp, entry)
+
+
+def same_ownership(old: dict | None, new: dict) -> bool:
+    """Whether two objects' managedFields agree apart from timestamps."""
+    def strip(obj: dict | None) -> list:
+        entries = ((obj or {}).get("metadata") or {}).get("managedFields") or []
+        return [{k: v for k, v in e.items() if k != "time"} if isinstance(e, dict) else e
+                for e in entries]
+
+    return strip(old) == strip(new)
