@@ -108,6 +108,14 @@ CLIENT_COMPONENTS = (
 )
 
 
+#: Flags the supervisor gives a component, pointing it at the files the API server made.
+COMPONENT_FLAGS = {
+    "controller-manager": ("--cluster-signing-cert-file", "{data_dir}/pki/ca.crt",
+                           "--cluster-signing-key-file", "{data_dir}/pki/ca.key",
+                           "--root-ca-file", "{data_dir}/pki/ca.crt"),
+}
+
+
 def _apiserver_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
     """The flags of ``pyk8s server`` that belong to the API server, as argv."""
     out = []
@@ -137,7 +145,9 @@ def cmd_server(args: argparse.Namespace) -> None:
     for command, kubeconfig, extra_dest in CLIENT_COMPONENTS:
         if command not in available or command in args.disable:
             continue
-        argv = ["--kubeconfig", str(data_dir / kubeconfig), *getattr(args, extra_dest)]
+        argv = ["--kubeconfig", str(data_dir / kubeconfig), *COMPONENT_FLAGS.get(command, ()),
+                *getattr(args, extra_dest)]
+        argv = [a.replace("{data_dir}", str(data_dir)) for a in argv]
         components.append(Component(command, component_argv(command, argv)))
 
     def announce() -> None:
@@ -148,6 +158,19 @@ def cmd_server(args: argparse.Namespace) -> None:
 
     async def main() -> int:
         return await Supervisor(components).run(on_ready=announce)
+
+    _run(main())
+
+
+def cmd_controller_manager(args: argparse.Namespace) -> None:
+    from .controllermanager import options_from_args, run
+
+    _setup_logging(args.verbosity)
+
+    async def main() -> int:
+        return await run(args.kubeconfig, options_from_args(args),
+                         controllers=args.controllers,
+                         leader_elect=args.leader_elect == "true")
 
     _run(main())
 
@@ -171,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the Kubernetes API server in the foreground.")
     _add_apiserver_flags(p)
     p.set_defaults(func=cmd_apiserver)
+    p = sub.add_parser("controller-manager", help="run the controller manager",
+                       description="Run the controllers that keep resources in their desired "
+                                   "state (kube-controller-manager).")
+    from .controllermanager import add_flags
+
+    add_flags(p)
+    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
+    p.set_defaults(func=cmd_controller_manager)
     return parser
 
 
