@@ -141,3 +141,17 @@ def test_same_ownership_ignores_time():
     a = cm({}, [{"manager": "x", "time": "1"}])
     b = cm({}, [{"manager": "x", "time": "2"}])
     assert same_ownership(a, b) and not same_ownership(a, cm({}))
+
+
+def test_update_managers_are_capped_into_ancient_changes():
+    obj = None
+    for i in range(12):
+        obj = write(obj, {f"k{j}": "v" for j in range(i + 1)}, f"m{i:02}")
+        for entry in obj["metadata"]["managedFields"]:
+            entry["time"] = entry["time"] if entry["manager"] != f"m{i:02}" else \
+                f"2020-01-01T00:00:{i:02}Z"
+    managers = [e["manager"] for e in obj["metadata"]["managedFields"]]
+    assert len(managers) == 10 and "ancient-changes" in managers
+    assert "m00" not in managers and "m01" not in managers and "m02" not in managers
+    ancient = owners(obj)[("ancient-changes", "Update")]
+    assert ancient == {"f:data": {".": {}, "f:k0": {}, "f:k1": {}, "f:k2": {}}}

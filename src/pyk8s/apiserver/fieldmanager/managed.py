@@ -7,6 +7,7 @@ are written back sorted as kube-apiserver sorts them (operation, time, manager,
 apiVersion, subresource). Fields no one may own (apiVersion, kind, the server-set
 metadata) are stripped, and the fields a request cannot change (``status`` through
 the main resource, everything but ``status`` through ``/status``) are filtered out.
+Past ten Update entries the oldest are merged into ``ancient-changes``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from .typed import Comparison, Node, compare
 
 APPLY, UPDATE = "Apply", "Update"
 FIELDS_V1 = "FieldsV1"
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES = "ancient-changes"
 STATUS_SUBRESOURCES = ("status", "approval")
 _STRIPPED = Set.of(("f:apiVersion",), ("f:kind",), *(
     ("f:metadata", "f:" + name) for name in (
@@ -161,7 +164,34 @@ def compare_update(managers: Managers, old: dict | None, new: dict, node: Node, 
                    has_status: bool) -> Managers:
     """The managers after ``entry`` (an Update) turned ``old`` into ``new``."""
     cmp = filter_comparison(compare(old, new, node), has_status, entry.subresource)
-    return record_update(managers, cmp, entry)
+    return cap_updaters(record_update(managers, cmp, entry))
+
+
+def cap_updaters(managers: Managers, limit: int = MAX_UPDATE_MANAGERS) -> Managers:
+    """At most ``limit`` Update entries: the oldest are merged, per API version, into
+    an ``ancient-changes`` entry (upstream's capManagersManager)."""
+    updaters = sorted((e for e in managers.values() if e.operation == UPDATE),
+                      key=lambda e: (e.time or "", e.manager, e.api_version, e.subresource))
+    if len(updaters) <= limit:
+        return managers
+    out = dict(managers)
+    first_of_version: dict[str, Entry] = {}
+    length = len(updaters)
+    for entry in updaters:
+        if length <= limit:
+            break
+        first = first_of_version.setdefault(entry.api_version, entry)
+        if first is entry:
+            continue
+        bucket_id = (ANCIENT_CHANGES, UPDATE, entry.api_version, "")
+        bucket = out.get(bucket_id)
+        if bucket is None:
+            bucket = out.pop(first.identity)
+        out.pop(entry.identity)
+        out[bucket_id] = Entry(ANCIENT_CHANGES, UPDATE, entry.api_version,
+                               entry.fields.union(bucket.fields), entry.time)
+        length -= 1
+    return out
 
 
 def same_ownership(old: dict | None, new: dict) -> bool:
