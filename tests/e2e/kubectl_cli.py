@@ -156,4 +156,7 @@ def ns(kubectl, request) -> str:
     base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"{base}-{uuid.uuid4().hex[:5]}"
     kubectl("create", "namespace", name)
+    # ServiceAccount admission refuses pods without it; the controller manager's
+    # serviceaccounts controller creates it upstream (not run by the e2e server).
+    kubectl("create", "serviceaccount", "default", "-n", name)
     return name

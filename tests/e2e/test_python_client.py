@@ -40,6 +40,9 @@ def ns(core, request) -> str:
     name = f"py-{request.node.name.lower().replace('_', '-')[:30].strip('-')}-{uuid.uuid4().hex[:5]}"
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name)
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    # what the controller manager's serviceaccounts controller would add (admission needs it)
+    core.create_namespaced_service_account(name, client.V1ServiceAccount(
+        metadata=client.V1ObjectMeta(name="default")))
     return name
 
 

@@ -186,15 +186,14 @@ class ObjectStore:
         errs += strategy.validate(obj)
         if errs:
             raise errors.invalid_object(rt.group, rt.kind, meta.get("name", ""), errs)
-        if rt.namespaced:
-            await self._check_namespace_open(rt, meta["namespace"], meta["name"])
         request.name = meta["name"]
         await self.ctx.admission.validate(self.ctx, request)
         fieldmanager.track(rt, None, obj, manager, operation)
         await strategy.before_create(self.ctx, obj)
         if dry_run:
             await strategy.undo_create(self.ctx, obj)
-            return WriteResult(obj, created=True, warnings=tuple(strategy.warnings(obj)))
+            return WriteResult(obj, created=True,
+                               warnings=(*strategy.warnings(obj), *request.warnings))
         stored = self._to_storage(rt, obj)
         try:
             revision = await self.ctx.store.create(rt.key(meta.get("namespace"), meta["name"]),
@@ -206,19 +205,7 @@ class ObjectStore:
             await strategy.undo_create(self.ctx, obj)
             raise
         meta["resourceVersion"] = str(revision)
-        return WriteResult(obj, created=True, warnings=tuple(strategy.warnings(obj)))
-
-    async def _check_namespace_open(self, rt: ResourceType, namespace: str, name: str) -> None:
-        ns_rt = self.ctx.registry.get("", "v1", "namespaces")
-        kv = await self.ctx.store.get(ns_rt.key(None, namespace))
-        if kv is None:
-            raise errors.not_found("", "namespaces", namespace)
-        ns = from_kv(kv)
-        if get_path(ns, "metadata", "deletionTimestamp") or get_path(ns, "status", "phase") == "Terminating":
-            raise errors.forbidden_error(
-                rt.group, rt.plural, name,
-                f"unable to create new content in namespace {namespace} because it is being "
-                "terminated")
+        return WriteResult(obj, created=True, warnings=(*strategy.warnings(obj), *request.warnings))
 
     # ---- update ------------------------------------------------------------
 
@@ -265,9 +252,9 @@ class ObjectStore:
             fieldmanager.track(rt, old, new, manager, operation, subresource)
             if (result is None or _same_content(new, old)) and \
                     fieldmanager.same_ownership(old, new):  # no change: answer without a write
-                return WriteResult(old)
+                return WriteResult(old, warnings=tuple(request.warnings))
             if dry_run:
-                return WriteResult(new)
+                return WriteResult(new, warnings=tuple(request.warnings))
             if new_meta.get("deletionTimestamp") and not _held(rt, new):
                 return await self._finish_delete(rt, kv, new)
             try:
@@ -280,7 +267,7 @@ class ObjectStore:
             except KeyNotFoundError:
                 raise errors.not_found(rt.group, rt.plural, name) from None
             new_meta["resourceVersion"] = str(revision)
-            return WriteResult(new, warnings=tuple(rt.strategy.warnings(new)))
+            return WriteResult(new, warnings=(*rt.strategy.warnings(new), *request.warnings))
         raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT)
 
     async def _prepare_update(self, rt: ResourceType, new: dict, old: dict,

@@ -20,6 +20,7 @@ from aiohttp import web
 from .. import pki
 from ..store import open_store
 from . import admission, authn, authz
+from .admission.priority import ensure_builtin_priority_classes
 from .allocators import IPAllocator, PortAllocator
 from .app import APIServerApp, tls_context
 from .bootstrap import ensure_system_objects, first_service_ip, restore_allocators
@@ -130,6 +131,7 @@ class APIServer:
         await self._crds.start()
         api = APIServerApp(ctx, server_address=f"{advertise}:{opts.secure_port}")
         await ensure_system_objects(ctx, advertise, opts.secure_port)
+        await ensure_builtin_priority_classes(ctx)
         self._background += await authz.post_start(ctx)
         api.ready = True
         app = api.build()

@@ -1,13 +1,11 @@
-"""Pods and PodTemplates: defaults (incl. admission's), QoS, validation, update rules."""
+"""Pods and PodTemplates: defaults, QoS, validation, update rules (admission: tests/unit/admission)."""
 
 from __future__ import annotations
 
 import copy
 
-import orjson
 import pytest
 
-from pyk8s.apiserver import errors
 from pyk8s.apiserver.kinds import strategy_for
 from pyk8s.apiserver.kinds.containers import image_tag
 from pyk8s.apiserver.kinds.pods import qos_class
@@ -29,20 +27,10 @@ def test_pod_defaults_match_kube_apiserver(create):
     for key, value in {
         "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30,
         "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": True,
-        "serviceAccountName": "default", "serviceAccount": "default",
     }.items():
         assert spec[key] == value, key
-    assert spec["tolerations"] == [
-        {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-         "tolerationSeconds": 300},
-        {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-         "tolerationSeconds": 300}]
+    assert "serviceAccountName" not in spec and "tolerations" not in spec  # admission's
     assert obj["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
-
-
-def test_existing_tolerations_are_kept(create):
-    obj, _ = create("", "Pod", pod(tolerations=[{"operator": "Exists"}]))
-    assert obj["spec"]["tolerations"] == [{"operator": "Exists"}]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +204,7 @@ def test_pod_update_rules(create, update):
 
 
 def test_pod_selectable_fields(create):
-    obj, _ = create("", "Pod", pod(nodeName="n1", hostNetwork=True))
+    obj, _ = create("", "Pod", pod(nodeName="n1", hostNetwork=True, serviceAccountName="default"))
     obj["status"]["podIPs"] = [{"ip": "10.244.0.5"}]
     assert strategy_for("", "Pod").selectable_fields(obj) == {
         "spec.nodeName": "n1", "spec.restartPolicy": "Always",
@@ -231,30 +219,6 @@ def test_pod_name_warning(create):
     assert strategy_for("", "Pod").warnings(obj) == [
         "metadata.name: this is used in the Pod's hostname, which can result in surprising "
         "behavior; a DNS label is recommended: [must not contain dots]"]
-
-
-async def test_priority_admission(ctx, create):
-    strategy = strategy_for("", "Pod")
-    obj, _ = create("", "Pod", pod())
-    await strategy.before_create(ctx, obj)
-    assert (obj["spec"]["priority"], obj["spec"]["preemptionPolicy"]) == (0, "PreemptLowerPriority")
-    obj, _ = create("", "Pod", pod(priorityClassName="system-node-critical"))
-    await strategy.before_create(ctx, obj)
-    assert obj["spec"]["priority"] == 2000001000
-    rt = ctx.registry.get("scheduling.k8s.io", "v1", "priorityclasses")
-    await ctx.store.create(rt.key(None, "high"), orjson.dumps({
-        "metadata": {"name": "high"}, "value": 1000, "preemptionPolicy": "Never"}))
-    obj, _ = create("", "Pod", pod(priorityClassName="high"))
-    await strategy.before_create(ctx, obj)
-    assert (obj["spec"]["priority"], obj["spec"]["preemptionPolicy"]) == (1000, "Never")
-    obj, _ = create("", "Pod", pod(priorityClassName="nope"))
-    with pytest.raises(errors.APIError) as err:
-        await strategy.before_create(ctx, obj)
-    assert err.value.code == 403
-    assert err.value.message == 'pods "p" is forbidden: no PriorityClass with name nope was found'
-    obj, _ = create("", "Pod", pod(priorityClassName="high", priority=5))
-    with pytest.raises(errors.APIError, match="the integer value of priority"):
-        await strategy.before_create(ctx, obj)
 
 
 def test_pod_template(create):

@@ -1,22 +1,17 @@
-"""Pods and PodTemplates: defaults, admission-time mutations, validation, field selectors.
+"""Pods and PodTemplates: defaults, validation, field selectors.
 
-Besides upstream's pod strategy (status reset to Pending with its QoS class,
-the "pod updates may not change fields other than ..." rule, selectable fields)
-this applies what kube-apiserver's default admission plugins do to every new
-pod: the ServiceAccount plugin's ``serviceAccountName: default``,
-DefaultTolerationSeconds' not-ready/unreachable tolerations and Priority's
-``priority``/``preemptionPolicy`` from the pod's PriorityClass.
+Upstream's pod strategy: status reset to Pending with its QoS class, the "pod
+updates may not change fields other than ..." rule, selectable fields. What
+kube-apiserver's admission plugins add to pods (service account and its token
+volume, default tolerations, priority) lives in :mod:`pyk8s.apiserver.admission`.
 """
 
 from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
 import orjson
 
-from .. import errors
 from ..errors import FieldError, forbidden, invalid, required
 from ..strategy import Strategy
 from ..validation import inclusive_range_error, is_dns1123_label
@@ -30,17 +25,8 @@ from .podspec import (
 )
 from .quantity import parse_quantity
 
-if TYPE_CHECKING:
-    from ..context import ServerContext
-
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
-DEFAULT_TOLERATION_SECONDS = 300
-#: Built-in PriorityClasses kube-apiserver creates at start.
-SYSTEM_PRIORITY_CLASSES = {
-    "system-node-critical": 2000001000,
-    "system-cluster-critical": 2000000000,
-}
 
 UPDATABLE_POD_SPEC_FIELDS = ",".join(
     [
@@ -88,27 +74,6 @@ def qos_class(spec: dict) -> str:
     ):
         return "Guaranteed"
     return "Burstable"
-
-
-def add_default_tolerations(spec: dict) -> None:
-    """DefaultTolerationSeconds: tolerate not-ready/unreachable nodes for 300s."""
-    tolerations = spec.get("tolerations") or []
-    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-        if any(
-            t.get("key") in (key, None, "") and t.get("effect") in ("NoExecute", None, "")
-            for t in tolerations
-        ):
-            continue
-        tolerations.append(
-            {
-                "key": key,
-                "operator": "Exists",
-                "effect": "NoExecute",
-                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
-            }
-        )
-    if tolerations:
-        spec["tolerations"] = tolerations
 
 
 def _spec_diff(old: dict, new: dict) -> str:
@@ -257,10 +222,6 @@ class PodStrategy(Strategy):
     def prepare_for_create(self, obj: dict) -> None:
         spec = _spec(obj)
         self.default(obj)
-        annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        if not spec.get("serviceAccountName") and MIRROR_ANNOTATION not in annotations:
-            spec["serviceAccountName"] = spec["serviceAccount"] = "default"
-        add_default_tolerations(spec)
         status: dict = {"phase": "Pending", "qosClass": qos_class(spec)}
         if spec.get("schedulingGates"):
             status["conditions"] = [
@@ -274,13 +235,6 @@ class PodStrategy(Strategy):
                 }
             ]
         obj["status"] = status
-
-    def prepare_for_update(self, obj: dict, old: dict) -> None:
-        spec, old_spec = _spec(obj), old.get("spec") or {}
-        for key in ("priority", "preemptionPolicy"):
-            if spec.get(key) is None and old_spec.get(key) is not None:
-                spec[key] = old_spec[key]
-        add_default_tolerations(spec)
 
     def default(self, obj: dict) -> None:
         spec = _spec(obj)
@@ -315,64 +269,6 @@ class PodStrategy(Strategy):
             "metadata.name: this is used in the Pod's hostname, which can result in "
             f"surprising behavior; a DNS label is recommended: [{' '.join(msgs)}]"
         ]
-
-    async def before_create(self, ctx: "ServerContext", obj: dict) -> None:
-        """Priority admission: priority and preemptionPolicy from the PriorityClass."""
-        spec = _spec(obj)
-        meta = obj.get("metadata") or {}
-        class_name = spec.get("priorityClassName") or ""
-        priority, policy = 0, "PreemptLowerPriority"
-        pc = await _priority_class(ctx, class_name)
-        if class_name:
-            if pc is None and class_name in SYSTEM_PRIORITY_CLASSES:
-                pc = {"value": SYSTEM_PRIORITY_CLASSES[class_name]}
-            if pc is None:
-                raise errors.forbidden_error(
-                    "",
-                    "pods",
-                    meta.get("name", ""),
-                    f"no PriorityClass with name {class_name} was found",
-                )
-        if pc is not None:
-            priority = int(pc.get("value") or 0)
-            policy = pc.get("preemptionPolicy") or "PreemptLowerPriority"
-            if not class_name:
-                spec["priorityClassName"] = (pc.get("metadata") or {}).get("name")
-        if spec.get("priority") is not None and spec["priority"] != priority:
-            raise errors.forbidden_error(
-                "",
-                "pods",
-                meta.get("name", ""),
-                f"the integer value of priority ({spec['priority']}) must not be provided in pod "
-                f"spec; priority admission controller computed {priority} from the given "
-                "PriorityClass name",
-            )
-        if spec.get("preemptionPolicy") not in (None, policy):
-            raise errors.forbidden_error(
-                "",
-                "pods",
-                meta.get("name", ""),
-                f"the string value of PreemptionPolicy ({spec['preemptionPolicy']}) must not be "
-                f"provided in pod spec; priority admission controller computed {policy} from the "
-                "given PriorityClass name",
-            )
-        spec["priority"] = priority
-        spec["preemptionPolicy"] = policy
-
-
-async def _priority_class(ctx: "ServerContext", name: str) -> dict | None:
-    """The named PriorityClass, or (for an empty name) the cluster's globalDefault one."""
-    rt = ctx.registry.get("scheduling.k8s.io", "v1", "priorityclasses")
-    if rt is None:
-        return None
-    if name:
-        kv = await ctx.store.get(rt.key(None, name))
-        return orjson.loads(kv.value) if kv is not None else None
-    listing = await ctx.store.list(rt.prefix)
-    defaults = [
-        pc for pc in (orjson.loads(kv.value) for kv in listing.items) if pc.get("globalDefault")
-    ]
-    return min(defaults, key=lambda pc: pc.get("value", 0)) if defaults else None
 
 
 @register("", "PodTemplate")
