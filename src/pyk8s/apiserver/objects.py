@@ -250,8 +250,9 @@ class ObjectStore:
             result = await self._prepare_update(rt, new, old, subresource)
             await self.ctx.admission.validate(self.ctx, request)
             fieldmanager.track(rt, old, new, manager, operation, subresource)
-            if (result is None or _same_content(new, old)) and \
-                    fieldmanager.same_ownership(old, new):  # no change: answer without a write
+            unchanged = (result is None or _same_content(new, old)) and \
+                fieldmanager.same_ownership(old, new)
+            if unchanged and not await self.ctx.store.stale(kv):  # answer without a write
                 return WriteResult(old, warnings=tuple(request.warnings))
             if dry_run:
                 return WriteResult(new, warnings=tuple(request.warnings))
