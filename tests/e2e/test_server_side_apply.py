@@ -2,14 +2,18 @@
 
 Covers ``kubectl apply --server-side`` (create, re-apply without a field, two field
 managers and the conflict kubectl prints, ``--force-conflicts``), ``kubectl diff``,
-``--show-managed-fields`` and the client-side ``kubectl apply`` of changed manifests.
+``--show-managed-fields``, the client-side ``kubectl apply`` of changed manifests, and
+the HTTP answers (status codes, conflict bodies, refusals) through the Python client.
 """
 
 from __future__ import annotations
 
 import json
 
+import pytest
 from kubectl_cli import kubectl, ns  # noqa: F401
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 CONFIGMAP = """apiVersion: v1
 kind: ConfigMap
@@ -218,3 +222,86 @@ def test_custom_resource_apply_and_status_subresource(kubectl, ns):
                for e in obj["metadata"]["managedFields"]}
     assert entries == {("kubectl", ""): {"f:spec": {"f:size": {}, "f:tags": {}}},
                        ("ctl", "status"): {"f:status": {"f:ready": {}}}}
+
+
+# ---- the HTTP answers, through the official Python client ---------------------------
+
+
+@pytest.fixture(scope="module")
+def api(apiserver):
+    cfg = client.Configuration()
+    config.load_kube_config(config_file=str(apiserver.kubeconfig), client_configuration=cfg)
+    with client.ApiClient(cfg) as api_client:
+        yield api_client
+
+
+def _call(api, method: str, path: str, body, content_type: str, **query) -> tuple[int, dict]:
+    try:
+        resp = api.call_api(path, method, query_params=list(query.items()),
+                            header_params={"Content-Type": content_type,
+                                           "Accept": "application/json"},
+                            body=body, auth_settings=["BearerToken"], _preload_content=False)
+    except ApiException as exc:
+        return exc.status, json.loads(exc.body)
+    return resp[1], json.loads(resp[0].data)
+
+
+def _apply(api, ns: str, obj: dict, name: str = "cfg", **query) -> tuple[int, dict]:
+    return _call(api, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/{name}", obj,
+                 "application/apply-patch+yaml", **query)
+
+
+def _cm(**data) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": data}
+
+
+def test_apply_status_codes_and_conflict_body(api, ns):
+    assert _apply(api, ns, _cm(k="1"), fieldManager="a")[0] == 201
+    assert _apply(api, ns, _cm(k="1"), fieldManager="a")[0] == 200
+    code, body = _apply(api, ns, _cm(k="2"), fieldManager="b")
+    assert code == 409 and body["reason"] == "Conflict"
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "a": .data.k'
+    assert body["details"] == {"causes": [{"reason": "FieldManagerConflict",
+                                           "message": 'conflict with "a"', "field": ".data.k"}]}
+    code, body = _apply(api, ns, _cm(k="2"), fieldManager="b", dryRun="All", force="true")
+    assert code == 200 and body["data"] == {"k": "2"}
+    code, body = _apply(api, ns, _cm(k="1"), fieldManager="b")
+    assert code == 200
+    assert {e["manager"] for e in body["metadata"]["managedFields"]} == {"a", "b"}
+
+
+@pytest.mark.parametrize("obj, query, code, message", [
+    (_cm(k="1"), {}, 422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required '
+     'value: is required for apply patch'),
+    (_cm(k="1"), {"fieldManager": "x" * 129}, 422, 'PatchOptions.meta.k8s.io "" is invalid: '
+     'fieldManager: Too long: may not be more than 128 bytes'),
+    ({**_cm(), "kind": "Secret"}, {"fieldManager": "a"}, 400,
+     "invalid object type: /v1, Kind=Secret"),
+    ({**_cm(), "metadata": {"name": "cfg", "managedFields": []}}, {"fieldManager": "a"}, 400,
+     "metadata.managedFields must be nil"),
+    ({**_cm(), "metadata": {"name": "other"}}, {"fieldManager": "a"}, 400,
+     "the name of the object (other) does not match the name on the URL (cfg)"),
+    ({**_cm(), "spec": {}}, {"fieldManager": "a"}, 500,
+     "failed to create typed patch object (NS/cfg; /v1, Kind=ConfigMap): .spec: field not "
+     "declared in schema"),
+])
+def test_apply_refusals(api, ns, obj, query, code, message):
+    got_code, body = _apply(api, ns, obj, **query)
+    assert (got_code, body["message"]) == (code, message.replace("NS", ns))
+
+
+def test_force_is_only_for_apply(api, ns):
+    _apply(api, ns, _cm(k="1"), fieldManager="a")
+    code, body = _call(api, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/cfg",
+                       {"data": {"k": "2"}}, "application/merge-patch+json", force="true")
+    assert code == 422
+    assert body["message"] == ('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may '
+                               'not be specified for non-apply patch')
+
+
+def test_update_with_empty_managed_fields_clears_them(api, ns):
+    _, live = _apply(api, ns, _cm(k="1"), fieldManager="a")
+    live["metadata"]["managedFields"] = []
+    code, body = _call(api, "PUT", f"/api/v1/namespaces/{ns}/configmaps/cfg", live,
+                       "application/json")
+    assert code == 200 and "managedFields" not in body["metadata"]

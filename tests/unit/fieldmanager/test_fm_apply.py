@@ -62,7 +62,7 @@ def test_conflict_error_wording():
     err = caught.value
     assert err.code == 409 and err.reason == "Conflict"
     assert err.message == 'Apply failed with 1 conflict: conflict with "a": .data.k'
-    assert err.details == {"causes": [{"type": "FieldManagerConflict",
+    assert err.details == {"causes": [{"reason": "FieldManagerConflict",
                                        "message": 'conflict with "a"', "field": ".data.k"}]}
 
 

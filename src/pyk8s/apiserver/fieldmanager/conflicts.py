@@ -3,7 +3,8 @@
 Why it exists: kubectl prints the server's message verbatim, so the wording must be
 upstream's: ``Apply failed with 1 conflict: conflict with "a": .data.key``; Update
 managers are named with their API version (``"kubectl-client-side-apply" using
-apps/v1``) and a subresource when they wrote through one.
+apps/v1``) and a subresource when they wrote through one. Each cause is a
+metav1.StatusCause, whose type is serialized as ``reason``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def manager_label(entry: Entry) -> str:
 def conflict_error(conflicts: list[tuple[Entry, Path]]) -> APIError:
     """The error for (owner, path) pairs, sorted by owner then path."""
     conflicts = sorted(conflicts, key=lambda c: (manager_label(c[0]), c[1]))
-    causes = [{"type": "FieldManagerConflict", "message": f"conflict with {manager_label(e)}",
+    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {manager_label(e)}",
                "field": path_string(p)} for e, p in conflicts]
     return APIError(409, "Conflict", _message(conflicts), {"causes": causes})
 

@@ -23,6 +23,7 @@ from .common import TRUE_VALUES, ResourceRequest, json_response, parse_int, stat
 from .reads import matcher, parse_selectors, render_list, render_object
 
 FIELD_VALIDATION_MODES = ("Strict", "Warn", "Ignore")
+FIELD_MANAGER_MAX_BYTES = 128
 
 
 def field_validation_mode(req: ResourceRequest) -> str:
@@ -127,6 +128,7 @@ def patcher(req: ResourceRequest, kind: str, patch: object, rt: ResourceType | N
 async def patch(req: ResourceRequest, subresource: str = "") -> web.Response:
     raw = await req.http.read()
     kind, body = decode_patch(raw, req.content_type)
+    check_patch_options(req, kind)
     if kind == "apply":
         return await apply(req, body, subresource)
     apply_patch = patcher(req, kind, body)
@@ -150,10 +152,7 @@ async def apply(req: ResourceRequest, body: object, subresource: str) -> web.Res
     missing object is created."""
     if not isinstance(body, dict):
         raise errors.bad_request("the apply configuration must be an object")
-    manager = req.query.get("fieldManager")
-    if not manager:
-        raise errors.invalid_object("meta.k8s.io", "PatchOptions", "", [errors.required(
-            "fieldManager", "is required for apply patch")])
+    manager = req.query["fieldManager"]
     check_applied(req, body)
     warnings = await _apply_strictness(req)
     force = req.query.get("force") in TRUE_VALUES
@@ -176,6 +175,29 @@ async def apply(req: ResourceRequest, body: object, subresource: str) -> web.Res
         operation="Apply")
     return render_object(req, result.object, 201 if result.created else 200,
                          warnings + result.warnings)
+
+
+def check_patch_options(req: ResourceRequest, kind: str) -> None:
+    """PatchOptions as upstream validates them: ``force`` only for apply, which needs a
+    ``fieldManager``; a field manager of at most 128 bytes, all printable."""
+    manager = req.query.get("fieldManager") or ""
+    errs: list[errors.FieldError] = []
+    if kind != "apply":
+        if "force" in req.query:
+            errs.append(errors.forbidden("force", "may not be specified for non-apply patch"))
+    elif not manager:
+        errs.append(errors.required("fieldManager", "is required for apply patch"))
+    if len(manager.encode()) > FIELD_MANAGER_MAX_BYTES:
+        errs.append(errors.FieldError("FieldValueTooLong", "fieldManager",
+                                      f"may not be more than {FIELD_MANAGER_MAX_BYTES} bytes"))
+    offset = 0
+    for char in manager:
+        if not char.isprintable():
+            errs.append(errors.invalid("fieldManager", manager, f"invalid character "
+                                       f"U+{ord(char):04X} (at position {offset})"))
+        offset += len(char.encode())
+    if errs:
+        raise errors.invalid_object("meta.k8s.io", "PatchOptions", "", errs)
 
 
 def check_applied(req: ResourceRequest, body: dict) -> None:
