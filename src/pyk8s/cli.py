@@ -175,6 +175,30 @@ def cmd_controller_manager(args: argparse.Namespace) -> None:
     _run(main())
 
 
+def cmd_hollow_nodes(args: argparse.Namespace) -> None:
+    from .hollow import main as hollow_main
+    from .hollow.options import OptionError, options_from_args
+
+    _setup_logging(args.verbosity)
+    try:
+        opts = options_from_args(args)
+    except OptionError as err:
+        args.parser.error(str(err))
+    _run(hollow_main(args.kubeconfig, opts))
+
+
+def cmd_scheduler(args: argparse.Namespace) -> None:
+    from .scheduler.app import run
+
+    _setup_logging(args.verbosity)
+    leader_elect = None if args.leader_elect is None else args.leader_elect == "true"
+
+    async def main() -> int:
+        return await run(args.kubeconfig, args.config, leader_elect=leader_elect)
+
+    _run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -202,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_controller_manager)
+    p = sub.add_parser("hollow-nodes", help="simulate many nodes in one process (kubemark)",
+                       description="Register N simulated nodes that heartbeat and report "
+                                   "the pods bound to them as running, as kubemark's "
+                                   "hollow kubelets and kwok do; nothing is run.")
+    from .hollow.options import add_flags as add_hollow_flags
+
+    add_hollow_flags(p)
+    p.set_defaults(func=cmd_hollow_nodes, parser=p)
     return parser
 
 
