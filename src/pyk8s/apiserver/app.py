@@ -19,7 +19,7 @@ from . import authz, discovery, errors, openapi
 from .authz.impersonation import impersonate
 from .context import ServerContext
 from .handlers import extensions, reads, subresources, watch, writes
-from .handlers.common import TRUE_VALUES, ResourceRequest, json_response
+from .handlers.common import USER_KEY, TRUE_VALUES, ResourceRequest, json_response
 from .objects import ObjectStore
 from .openapi.v2proto import v2_protobuf
 from .requestinfo import parse_resource_path
@@ -84,7 +84,7 @@ class APIServerApp:
         path = request.path.rstrip("/") or "/"
         user = await self.ctx.authenticator.authenticate(request)
         user = await impersonate(request, user, self.ctx.authorizer)
-        request["user"] = user
+        request[USER_KEY] = user
         info = parse_resource_path(path)
         attrs = authz.attributes_for(request.method, path, info, request.query, user)
         decision = await self.ctx.authorizer.authorize(attrs)

@@ -14,6 +14,9 @@ from ..objects import ObjectStore
 from ..registry import ResourceType
 from ..requestinfo import RequestInfo
 
+#: Where the front end leaves the authenticated user for the handlers.
+USER_KEY = web.RequestKey("user", object)
+
 JSON_TYPE = "application/json"
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 #: What Go's strconv.ParseBool reads as true (the Python client sends "True").
@@ -51,7 +54,7 @@ class ResourceRequest:
     @property
     def user(self):
         """The authenticated user (set by the front end before routing)."""
-        return self.http.get("user")
+        return self.http.get(USER_KEY)
 
     @property
     def manager(self) -> str:
