@@ -305,3 +305,12 @@ def test_update_with_empty_managed_fields_clears_them(api, ns):
     code, body = _call(api, "PUT", f"/api/v1/namespaces/{ns}/configmaps/cfg", live,
                        "application/json")
     assert code == 200 and "managedFields" not in body["metadata"]
+
+
+def test_apply_with_wrong_scalar_type_is_refused(kubectl, ns):
+    manifest = kubectl.write("d.yaml", DEPLOYMENT.format(labels="{app: app}", containers=_container(
+        "web", {}, [])).replace("replicas: 1", 'replicas: "3"'))
+    failed = kubectl.fails("apply", "--server-side", "-n", ns, "-f", str(manifest))
+    assert (f"failed to create typed patch object ({ns}/app; apps/v1, Kind=Deployment): "
+            ".spec.replicas: expected numeric (int or float), got string") in failed.stderr
+    assert "NotFound" in kubectl.fails("get", "deployment", "app", "-n", ns).stderr

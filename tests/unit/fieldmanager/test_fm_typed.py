@@ -6,6 +6,7 @@ import pytest
 
 from pyk8s.apiserver.fieldmanager.fieldpath import Set
 from pyk8s.apiserver.fieldmanager.merge import merge
+from pyk8s.apiserver.fieldmanager.scalars import type_errors
 from pyk8s.apiserver.fieldmanager.typed import (
     Node,
     compare,
@@ -110,3 +111,20 @@ def test_ensure_named_members_marks_struct_fields_only():
     assert marked.has(("f:metadata",)) and marked.has(("f:metadata", "f:labels"))
     deduced = ensure_named_members(Set.of(("f:spec", "f:a", "f:b")), UNTYPED)
     assert not deduced.has(("f:spec",)) and not deduced.has(("f:spec", "f:a"))
+
+
+@pytest.mark.parametrize("obj, expected", [
+    ({"spec": {"replicas": "3"}}, [".spec.replicas: expected numeric (int or float), got string"]),
+    ({"spec": {"replicas": True}}, [".spec.replicas: expected numeric (int or float), got bool"]),
+    ({"spec": {"paused": 1}}, [".spec.paused: expected boolean, got &{1}"]),
+    (containers({"name": "c", "image": 5}),
+     ['.spec.template.spec.containers[name="c"].image: expected string, got '
+      '&value.valueUnstructured{Value:5}']),
+    ({"spec": {"template": {"metadata": {"annotations": {"a": []}}}}},
+     [".spec.template.metadata.annotations.a: expected string, got "
+      "&value.valueUnstructured{Value:[]interface {}{}}"]),
+    ({"spec": {"strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1}}}}, []),
+    ({"spec": {"replicas": None, "minReadySeconds": 1.5}}, []),
+])
+def test_type_errors(obj, expected):
+    assert type_errors(obj, DEPLOY) == expected

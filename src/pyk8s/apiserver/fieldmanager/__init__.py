@@ -8,13 +8,15 @@ operations take the fields they change; Apply operations were already settled by
 
 Modules: :mod:`.fieldpath` (path sets, FieldsV1), :mod:`.typed` (schema-driven
 walks), :mod:`.managed` (entries and Update bookkeeping), :mod:`.merge` (apply
-merge), :mod:`.apply` (prune, ownership, conflicts), :mod:`.conflicts` (errors).
+merge), :mod:`.apply` (prune, ownership, conflicts), :mod:`.conflicts` (errors),
+:mod:`.scalars` (type errors in applied configurations).
 """
 
 from __future__ import annotations
 
 from .. import errors
 from ..registry import ResourceType
+from . import scalars
 from .apply import ApplyRequest, apply
 from .fieldpath import Set
 from .managed import (
@@ -30,7 +32,7 @@ from .managed import (
 )
 from .typed import Node
 
-__all__ = ["apply_config", "same_ownership", "track"]
+__all__ = ["apply_config", "same_ownership", "track", "type_errors"]
 
 
 def track(rt: ResourceType, old: dict | None, new: dict, manager: str | None,
@@ -60,6 +62,12 @@ def apply_config(rt: ResourceType, live: dict | None, config: dict, manager: str
     merged, managers = apply(live, drop_nulls(config), managers, request)
     _store(merged, managers)
     return merged
+
+
+def type_errors(rt: ResourceType, config: dict) -> list[str]:
+    """Scalars of the wrong type in an applied configuration (structured-merge-diff's
+    wording, one ``path: problem`` per entry)."""
+    return scalars.type_errors(config, Node.root(rt.group, rt.version, rt.kind))
 
 
 def drop_nulls(value: object) -> object:

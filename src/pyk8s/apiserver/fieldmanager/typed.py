@@ -21,6 +21,7 @@ from ..openapi import definitions
 from .fieldpath import Path, Set, field, index_element, key_element, value_element
 
 OBJECT_META_REF = {"$ref": definitions.SOURCE_PREFIX + definitions.OBJECT_META}
+_SCALARS = {"integer": "numeric", "number": "numeric", "string": "string", "boolean": "boolean"}
 # Key fields upstream's 1.32 OpenAPI defaults (the bundled schemas omit the default).
 _KEY_DEFAULTS = {"protocol": "TCP"}
 
@@ -127,6 +128,17 @@ class Node:
 
     def default(self, fallback: object) -> object:
         return (self.schema or {}).get("default", fallback)
+
+    def scalar(self) -> str | None:
+        """"numeric", "string" or "boolean" for a scalar of one JSON type, else None."""
+        schema = self.schema
+        if schema is None or "oneOf" in schema or "anyOf" in schema:
+            return None
+        kinds = schema.get("type")
+        kinds = [kinds] if isinstance(kinds, str) else [k for k in kinds or () if k != "null"]
+        if len(kinds) != 1:
+            return None
+        return _SCALARS.get(kinds[0])
 
 
 DEDUCED = Node(None)
@@ -315,3 +327,4 @@ def remove_paths(value: object, paths: Set, node: Node) -> object:
                 kept.append(remove_paths(item, child, items))
         return kept
     return value
+

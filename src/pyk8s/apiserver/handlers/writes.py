@@ -217,10 +217,17 @@ def check_applied(req: ResourceRequest, body: dict) -> None:
     if req.namespace and namespace and namespace != req.namespace:
         raise errors.bad_request(f"the namespace of the object ({namespace}) does not match "
                                  f"the namespace on the URL ({req.namespace})")
+    where = namespace or req.namespace or ""
     unknown = fieldvalidation.apply_unknown_fields(rt.group, rt.version, rt.kind, body)
     if unknown:
         raise errors.APIError(500, "", fieldvalidation.typed_patch_error_message(
-            namespace or req.namespace or "", name, rt.group, rt.version, rt.kind, unknown))
+            where, name, rt.group, rt.version, rt.kind, unknown))
+    wrong = fieldmanager.type_errors(rt, body)
+    if wrong:
+        detail = wrong[0] if len(wrong) == 1 else "errors:\n" + "\n".join(
+            "  " + w for w in wrong)
+        raise errors.APIError(500, "", f"failed to create typed patch object ({where}/{name}; "
+                                       f"{rt.group}/{rt.version}, Kind={rt.kind}): {detail}")
 
 
 def _name_mismatch(name: str, url_name: str) -> errors.APIError:
