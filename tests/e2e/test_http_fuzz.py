@@ -310,9 +310,6 @@ def test_hostile_requests_get_4xx_statuses(client, req):
     check(req, *client.send(req))
 
 
-@pytest.mark.xfail(reason="known bug: wrong JSON types in declared fields (metadata.labels a "
-                   "list, spec a string...) reach validation and answer 500; upstream's typed "
-                   "decoding answers 400 (create/update) or 422 (patches)", strict=False)
 @settings(max_examples=300, deadline=None, derandomize=True, database=None,
           phases=[Phase.generate], suppress_health_check=list(HealthCheck))
 @given(req=writes())

@@ -281,7 +281,7 @@ def test_apply_status_codes_and_conflict_body(api, ns):
      "metadata.managedFields must be nil"),
     ({**_cm(), "metadata": {"name": "other"}}, {"fieldManager": "a"}, 400,
      "the name of the object (other) does not match the name on the URL (cfg)"),
-    ({**_cm(), "spec": {}}, {"fieldManager": "a"}, 500,
+    ({**_cm(), "spec": {}}, {"fieldManager": "a"}, 400,
      "failed to create typed patch object (NS/cfg; /v1, Kind=ConfigMap): .spec: field not "
      "declared in schema"),
 ])

@@ -204,8 +204,8 @@ def test_missing_merge_key_error_text():
         apply_strategic_merge_patch(deploy([APP], volumes=[{"name": "v", "emptyDir": {}}]),
                                     pod_spec({"volumes": [{"hostPath": {"path": "/x"}}]}),
                                     schemas.schema_for("apps", "v1", "Deployment"))
-    # upstream answers a 500 with no reason; kubectl prints "Error from server: <message>"
-    assert (info.value.code, info.value.reason) == (500, "")
+    # upstream answers a 500 with no reason; pyk8s answers bad input with 400 BadRequest
+    assert (info.value.code, info.value.reason) == (400, "BadRequest")
     assert info.value.message == "map: map[hostPath:map[path:/x]] does not contain declared merge key: name"
 
 

@@ -55,7 +55,7 @@ def apply_config(rt: ResourceType, live: dict | None, config: dict, manager: str
     try:
         managers = decode((live.get("metadata") or {}).get("managedFields"))
     except ValueError as exc:
-        raise errors.APIError(500, "", f"failed to decode managed fields: {exc}") from None
+        raise errors.APIError(400, "BadRequest", f"failed to decode managed fields: {exc}") from None
     request = ApplyRequest(Entry(manager, APPLY, rt.api_version, Set(), subresource=subresource),
                            Node.root(rt.group, rt.version, rt.kind), force,
                            "status" in rt.subresources)

@@ -1,7 +1,7 @@
 """Scalars of the wrong JSON type in an applied configuration.
 
 Why it exists: upstream types the apply body with structured-merge-diff before
-merging, so ``replicas: "3"`` or ``image: 5`` fails the request (500) with SMD's
+merging, so ``replicas: "3"`` or ``image: 5`` fails the request (400; upstream 500) with SMD's
 words, which print Go's views of the value: ``expected numeric (int or float), got
 string``, ``expected string, got &value.valueUnstructured{Value:5}``, ``expected
 boolean, got &{1}``. Values that may hold several types (IntOrString, Quantity,

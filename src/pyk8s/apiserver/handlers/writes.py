@@ -220,13 +220,13 @@ def check_applied(req: ResourceRequest, body: dict) -> None:
     where = namespace or req.namespace or ""
     unknown = fieldvalidation.apply_unknown_fields(rt.group, rt.version, rt.kind, body)
     if unknown:
-        raise errors.APIError(500, "", fieldvalidation.typed_patch_error_message(
+        raise errors.APIError(400, "BadRequest", fieldvalidation.typed_patch_error_message(
             where, name, rt.group, rt.version, rt.kind, unknown))
     wrong = fieldmanager.type_errors(rt, body)
     if wrong:
         detail = wrong[0] if len(wrong) == 1 else "errors:\n" + "\n".join(
             "  " + w for w in wrong)
-        raise errors.APIError(500, "", f"failed to create typed patch object ({where}/{name}; "
+        raise errors.APIError(400, "BadRequest", f"failed to create typed patch object ({where}/{name}; "
                                        f"{rt.group}/{rt.version}, Kind={rt.kind}): {detail}")
 
 

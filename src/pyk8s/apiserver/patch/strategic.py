@@ -18,7 +18,8 @@ have no metadata (lists replace, maps merge).
 Values taken whole from the patch (new fields, replaced lists, added items) lose nulls
 and directive keys, as kube-apiserver's typed decode would drop them. Errors carry
 upstream's texts: bad directive lists 400, lists of lists 422, others (missing merge
-key, ``$setElementOrder`` contradicting the patch list) a 500 with empty reason.
+key, ``$setElementOrder`` contradicting the patch list) a 400 BadRequest (upstream: a
+500 with empty reason; pyk8s never answers bad input with a 5xx).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ BAD_SET_ORDER = "invalid patch format of setElementOrder list"
 class _Failure(Exception):
     """An upstream error text plus the status it maps to (interpretStrategicMergePatchError)."""
 
-    def __init__(self, message: str, code: int = 500):
+    def __init__(self, message: str, code: int = 400):
         super().__init__(message)
         self.code = code
 
@@ -53,7 +54,7 @@ class _Failure(Exception):
         if self.code == 422:
             return APIError(422, "Invalid", "the server rejected our request due to an error in our request",
                             {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]})
-        return APIError(500, "", message)
+        return bad_request(message)
 
 
 def apply_strategic_merge_patch(doc: dict, patch, schema: dict | None) -> dict:
