@@ -1,7 +1,7 @@
 """Conditions and pod outcomes for the Job controller's status (upstream's job_controller.go).
 
-Kept apart from the controller so the status math is tested as tables: which pods count
-as failed, when restarts exceed the backoff limit, the condition texts of 1.32, and
+Kept apart from the controller so the status math is tested as tables: the job-tracking
+finalizer, which pods count as failed, when restarts exceed the backoff limit, the condition texts of 1.32, and
 ``ensure_condition`` (upstream's ensureJobConditionStatus: a transition changes
 lastTransitionTime, a repeat only refreshes reason and message).
 """
@@ -21,6 +21,12 @@ FAILURE_MESSAGES = {
                                 "indexes",
 }
 TERMINAL_OF = {"FailureTarget": "Failed", "SuccessCriteriaMet": "Complete"}
+FINALIZER = "batch.kubernetes.io/job-tracking"
+
+
+def has_finalizer(pod: dict) -> bool:
+    """Whether the pod still holds the job-tracking finalizer (it is not yet counted)."""
+    return FINALIZER in (pod["metadata"].get("finalizers") or ())
 
 
 def terminal_for(interim: str, reason: str, message: str) -> dict:

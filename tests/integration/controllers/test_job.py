@@ -131,3 +131,39 @@ async def test_pod_failure_policy_fails_job_on_exit_code(client, namespace):
     assert failed["reason"] == "PodFailurePolicy"
     assert "exit code 42 matching FailJob rule at index 0" in failed["message"]
     assert job["status"]["failed"] == 1
+
+
+async def test_active_deadline_and_suspend(client, namespace):
+    node = f"jd-{namespace}"
+    await create_node(client, node)
+    jobs, pods = client.api("batch/v1", "Job"), client.api("v1", "Pod")
+    async with running(client, JobController), \
+            FakeKubelet(client, namespace, [node], lambda pod: "Running"):
+        await jobs.create(job_body("paused", parallelism=2, completions=4, suspend=True),
+                          namespace=namespace)
+
+        async def suspended():
+            job = await jobs.get("paused", namespace=namespace)
+            return job if "Suspended" in condition_types(job) else None
+
+        job = await wait_for(suspended)
+        assert not (await pods.list(namespace=namespace))["items"]
+        assert "startTime" not in job["status"]
+
+        await jobs.create(job_body("slow", activeDeadlineSeconds=1), namespace=namespace)
+        job = await wait_for(lambda: finished(jobs, "slow", namespace), timeout=30)
+        failed = condition_types(job)["Failed"]
+        assert failed["reason"] == "DeadlineExceeded"
+        assert failed["message"] == "Job was active longer than specified deadline"
+        assert job["status"]["active"] == 0 and job["status"].get("terminating", 0) == 0
+
+        await jobs.patch("paused", {"spec": {"suspend": False}}, namespace=namespace)
+
+        async def resumed():
+            job = await jobs.get("paused", namespace=namespace)
+            return job if job["status"].get("ready") == 2 else None
+
+        job = await wait_for(resumed)
+        cond = next(c for c in job["status"]["conditions"] if c["type"] == "Suspended")
+        assert (cond["status"], cond["reason"]) == ("False", "JobResumed")
+        assert job["status"]["startTime"]
