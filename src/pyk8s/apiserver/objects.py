@@ -262,8 +262,9 @@ class ObjectStore:
                 revision = await self.ctx.store.update(
                     key, encode_for_store(self._to_storage(rt, new)), kv.mod_revision)
             except ConflictError:
-                if client_rv:
-                    raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT) from None
+                # re-read and re-mutate: a client's resourceVersion (a PUT body's, or one a patch
+                # sets) fails the precondition above; a patch applied to the fresher object
+                # carries the fresher version and goes through, as upstream's GuaranteedUpdate
                 continue
             except KeyNotFoundError:
                 raise errors.not_found(rt.group, rt.plural, name) from None
