@@ -45,7 +45,6 @@ class HollowOptions:
     node_status_update_frequency: float = 10.0
     node_status_report_frequency: float = 300.0
     max_inflight: int = 50
-    pod_workers: int = 16
     delete_nodes_on_exit: bool = False
 
     def node_name(self, index: int) -> str:

@@ -14,6 +14,10 @@ workers ``sync`` a key from the cache, level-triggered like the kubelet's pod wo
 * a pod whose run time (``pyk8s.io/hollow-run-seconds``) is up becomes Succeeded;
 * any other non-terminal pod gets its Running status (written only if it differs),
   and a finish time is queued with ``add_after`` (a timer, not a sleeping task).
+
+There are as many workers as requests allowed in flight: a status write is one round
+trip whose latency (the API server's durable write) rather than CPU is the limit, so
+fewer workers would leave the request semaphore idle while pods wait.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class PodRunner:
     """Drives pods on our nodes from Pending to Running, Succeeded and deletion."""
 
     def __init__(self, client: Client, informer: Informer, fleet: NodeFleet,
-                 limit: asyncio.Semaphore, *, workers: int = 16) -> None:
+                 limit: asyncio.Semaphore, *, workers: int) -> None:
         self.informer = informer
         self.fleet = fleet
         self.limit = limit

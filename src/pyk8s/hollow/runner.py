@@ -40,7 +40,7 @@ async def run(opts: HollowOptions, config: Config, stop: asyncio.Event, *,
         nodes = build_nodes(opts)
         fleet = NodeFleet(client, opts, nodes, factory.informer("v1", "Node"), limit)
         pods = PodRunner(client, factory.informer("v1", "Pod", field_selector="spec.nodeName!="),
-                         fleet, limit, workers=opts.pod_workers)
+                         fleet, limit, workers=opts.max_inflight)
         factory.start()
         try:
             began = loop.time()
