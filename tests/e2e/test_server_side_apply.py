@@ -206,22 +206,25 @@ spec:
 
 def test_custom_resource_apply_and_status_subresource(kubectl, ns):
     kubectl("apply", "-f", str(kubectl.write("crd.yaml", CRD)))
-    kubectl("wait", "--for=condition=Established", "crd/widgets.ssa.example.com",
-            "--timeout=20s")
-    first = WIDGET.format(spec="  size: 1\n  color: red\n  tags: [a, b]")
-    kubectl("apply", "--server-side", "-n", ns, "-f", str(kubectl.write("w1.yaml", first)))
-    second = WIDGET.format(spec="  size: 2\n  tags: [c]")
-    kubectl("apply", "--server-side", "-n", ns, "-f", str(kubectl.write("w2.yaml", second)))
-    status = WIDGET.format(spec="  size: 2") + "status:\n  ready: true\n"
-    kubectl("apply", "--server-side", "--subresource=status", "--field-manager=ctl", "-n", ns,
-            "-f", str(kubectl.write("w3.yaml", status)))
-    obj = _get(kubectl, ns, "widget", "w")
-    assert obj["spec"] == {"size": 2, "tags": ["c"]}
-    assert obj["status"] == {"ready": True}
-    entries = {(e["manager"], e.get("subresource", "")): e["fieldsV1"]
-               for e in obj["metadata"]["managedFields"]}
-    assert entries == {("kubectl", ""): {"f:spec": {"f:size": {}, "f:tags": {}}},
-                       ("ctl", "status"): {"f:status": {"f:ready": {}}}}
+    try:
+        kubectl("wait", "--for=condition=Established", "crd/widgets.ssa.example.com",
+                "--timeout=20s")
+        first = WIDGET.format(spec="  size: 1\n  color: red\n  tags: [a, b]")
+        kubectl("apply", "--server-side", "-n", ns, "-f", str(kubectl.write("w1.yaml", first)))
+        second = WIDGET.format(spec="  size: 2\n  tags: [c]")
+        kubectl("apply", "--server-side", "-n", ns, "-f", str(kubectl.write("w2.yaml", second)))
+        status = WIDGET.format(spec="  size: 2") + "status:\n  ready: true\n"
+        kubectl("apply", "--server-side", "--subresource=status", "--field-manager=ctl", "-n", ns,
+                "-f", str(kubectl.write("w3.yaml", status)))
+        obj = _get(kubectl, ns, "widget", "w")
+        assert obj["spec"] == {"size": 2, "tags": ["c"]}
+        assert obj["status"] == {"ready": True}
+        entries = {(e["manager"], e.get("subresource", "")): e["fieldsV1"]
+                   for e in obj["metadata"]["managedFields"]}
+        assert entries == {("kubectl", ""): {"f:spec": {"f:size": {}, "f:tags": {}}},
+                           ("ctl", "status"): {"f:status": {"f:ready": {}}}}
+    finally:  # other modules name a kind Widget too: leave no second one behind
+        kubectl("delete", "crd", "widgets.ssa.example.com", "--wait=true")
 
 
 # ---- the HTTP answers, through the official Python client ---------------------------

@@ -171,6 +171,7 @@ class ObjectStore:
         await self.ctx.admission.admit(self.ctx, request)
         meta["uid"] = new_uid()
         meta["creationTimestamp"] = now_rfc3339()
+        drop_empty_metadata(meta)
         for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
                       "selfLink"):
             meta.pop(field, None)
@@ -276,17 +277,21 @@ class ObjectStore:
                               subresource: str) -> dict | None:
         strategy = rt.strategy
         meta, old_meta = new["metadata"], old["metadata"]
-        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+        if not meta.get("uid"):  # a uid the client sent must match (validated as immutable)
+            meta["uid"] = old_meta.get("uid")
+        for field in ("creationTimestamp", "deletionTimestamp",
                       "deletionGracePeriodSeconds", "generation", "namespace"):
             if field in old_meta:
                 meta[field] = old_meta[field]
             else:
                 meta.pop(field, None)
         meta.pop("selfLink", None)
+        drop_empty_metadata(meta)
         if subresource in ("status", "approval", "finalize", "binding"):
             restored = copy.deepcopy(old)
             if subresource == "status":
                 restored["status"] = new.get("status") or {}
+                _carry_annotations(restored["metadata"], meta)
             elif subresource == "finalize":
                 restored.setdefault("spec", {})["finalizers"] = get_path(new, "spec", "finalizers")
                 if not restored["spec"]["finalizers"]:
@@ -424,6 +429,22 @@ class ObjectStore:
         obj["metadata"]["resourceVersion"] = str(revision)
         await rt.strategy.after_delete(self.ctx, obj)
         return WriteResult(obj, deleted=True)
+
+
+def drop_empty_metadata(meta: dict) -> None:
+    """Empty lists and maps are absent, as Go's omitempty encoding leaves them."""
+    for field in ("labels", "annotations", "finalizers", "ownerReferences"):
+        if field in meta and not meta[field]:
+            del meta[field]
+
+
+def _carry_annotations(restored: dict, sent: dict) -> None:
+    """Status writes may change annotations (e.g. a Deployment's revision), as upstream's
+    status strategies of the workload kinds allow; labels and the rest stay."""
+    if sent.get("annotations"):
+        restored["annotations"] = sent["annotations"]
+    else:
+        restored.pop("annotations", None)
 
 
 def _held(rt: ResourceType, obj: dict) -> bool:
