@@ -1,0 +1,151 @@
+"""The container runtime as the kubelet sees it: a small async interface over CRI v1.
+
+The kubelet's pod workers speak only this interface (as upstream's kuberuntime speaks
+CRI): :class:`Runtime`. ``cri.py`` implements it over gRPC to containerd;
+``fake.py`` implements it in memory for fast unit tests. Types are plain dataclasses
+mirroring the CRI messages the kubelet needs, so no generated protobuf type leaks
+above this package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class PodSandboxConfig:
+    name: str
+    namespace: str
+    uid: str
+    attempt: int = 0
+    hostname: str = ""
+    log_directory: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    host_network: bool = False
+    dns_servers: list[str] = field(default_factory=list)
+    dns_searches: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    port_mappings: list[dict] = field(default_factory=list)  # {protocol, container_port, host_port, host_ip}
+    cgroup_parent: str = ""
+
+
+@dataclass
+class PodSandboxStatus:
+    id: str
+    state: str  # SANDBOX_READY | SANDBOX_NOTREADY
+    ip: str = ""
+    additional_ips: list[str] = field(default_factory=list)
+    created_at: int = 0  # ns
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Mount:
+    container_path: str
+    host_path: str
+    readonly: bool = False
+
+
+@dataclass
+class ContainerConfig:
+    name: str
+    image: str
+    attempt: int = 0
+    command: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    working_dir: str = ""
+    envs: dict[str, str] = field(default_factory=dict)
+    mounts: list[Mount] = field(default_factory=list)
+    log_path: str = ""  # relative to the sandbox's log_directory
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    stdin: bool = False
+    tty: bool = False
+    # Linux resources and security (CRI LinuxContainerConfig)
+    cpu_shares: int = 0
+    cpu_quota: int = 0
+    cpu_period: int = 0
+    memory_limit_bytes: int = 0
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    privileged: bool = False
+    readonly_rootfs: bool = False
+    add_capabilities: list[str] = field(default_factory=list)
+    drop_capabilities: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ContainerStatus:
+    id: str
+    name: str
+    state: str  # CONTAINER_CREATED | CONTAINER_RUNNING | CONTAINER_EXITED | CONTAINER_UNKNOWN
+    attempt: int = 0
+    image: str = ""
+    image_ref: str = ""
+    created_at: int = 0  # ns
+    started_at: int = 0
+    finished_at: int = 0
+    exit_code: int = 0
+    reason: str = ""
+    message: str = ""
+    log_path: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    sandbox_id: str = ""
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+class RuntimeError_(Exception):
+    """A runtime call failed; ``code`` is the gRPC status name when known."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Runtime(Protocol):
+    """What the kubelet needs from a container runtime (CRI v1 RuntimeService + ImageService)."""
+
+    async def version(self) -> tuple[str, str]:
+        """(runtime name, runtime version), e.g. ("containerd", "1.6.20")."""
+
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
+        """Create and start a sandbox (network set up by CNI); return its id."""
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None: ...
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None: ...
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus: ...
+
+    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]: ...
+
+    async def create_container(self, sandbox_id: str, config: ContainerConfig,
+                               sandbox: PodSandboxConfig) -> str: ...
+
+    async def start_container(self, container_id: str) -> None: ...
+
+    async def stop_container(self, container_id: str, timeout: int) -> None: ...
+
+    async def remove_container(self, container_id: str) -> None: ...
+
+    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]: ...
+
+    async def container_status(self, container_id: str) -> ContainerStatus: ...
+
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout: int) -> ExecResult: ...
+
+    async def image_status(self, image: str) -> str | None:
+        """The image's id when present locally, else None."""
+
+    async def pull_image(self, image: str) -> str:
+        """Pull (or fail with ErrImagePull); returns the image ref."""
