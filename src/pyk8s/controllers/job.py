@@ -107,10 +107,12 @@ class JobController(Controller):
             self.queue.add(key)
 
     def _pod_changed(self, pod: dict, key: str) -> None:
+        """Queue the job, and the pod itself when its finalizer may have to go: it was
+        released (no controller), or its job is gone, replaced or finished."""
         job = self.jobs.store.get(key)
         ref = controller_of(pod)
-        if has_finalizer(pod) and (job is None or _uid(job) != ref.get("uid")
-                                    or is_finished(job)):
+        if has_finalizer(pod) and (ref is None or job is None or _uid(job) != ref.get("uid")
+                                   or is_finished(job)):
             self.queue.add(("orphan", meta_namespace_key(pod)))
         self.queue.add(key)
 

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from workloadkit import FakeKubelet, client, create_node, namespace, running, wait_for  # noqa: F401
 
+from pyk8s.controllers.garbagecollector import GarbageCollector
 from pyk8s.controllers.job import FINALIZER, JobController
 from pyk8s.controllers.ttlafterfinished import TTLAfterFinishedController
 
@@ -167,3 +168,28 @@ async def test_active_deadline_and_suspend(client, namespace):
         cond = next(c for c in job["status"]["conditions"] if c["type"] == "Suspended")
         assert (cond["status"], cond["reason"]) == ("False", "JobResumed")
         assert job["status"]["startTime"]
+
+
+async def test_deleted_job_releases_pod_finalizers(client, namespace):
+    node = f"jo-{namespace}"
+    await create_node(client, node)
+    jobs, pods = client.api("batch/v1", "Job"), client.api("v1", "Pod")
+    async with running(client, JobController, GarbageCollector), \
+            FakeKubelet(client, namespace, [node], lambda pod: "Running"):
+        await jobs.create(job_body("gone", parallelism=2, completions=2), namespace=namespace)
+
+        async def tracked():
+            items = (await pods.list(namespace=namespace))["items"]
+            return len(items) == 2 and all(FINALIZER in p["metadata"].get("finalizers", [])
+                                           for p in items)
+
+        await wait_for(tracked)
+        await jobs.delete("gone", namespace=namespace, propagation_policy="Orphan")
+
+        async def released():
+            items = (await pods.list(namespace=namespace))["items"]
+            return len(items) == 2 and not any(FINALIZER in p["metadata"].get("finalizers", [])
+                                               for p in items)
+
+        await wait_for(released)
+        assert not (await jobs.list(namespace=namespace))["items"]

@@ -104,3 +104,41 @@ async def test_ordered_creation_scale_down_and_rolling_update(client, namespace)
         assert sts["status"]["currentRevision"] == revision != sts["status"]["updateRevision"]
         assert pods["web-1"]["metadata"]["labels"]["controller-revision-hash"] == \
             sts["status"]["updateRevision"]
+
+
+async def test_parallel_pods_and_on_delete(client, namespace):
+    node = f"sp-{namespace}"
+    await create_node(client, node)
+    sets, pods_api = client.api("apps/v1", "StatefulSet"), client.api("v1", "Pod")
+    async with running(client, StatefulSetController), \
+            FakeKubelet(client, namespace, [node], lambda pod: None):  # pods stay Pending
+        await sets.create(sts_body("db", 3, podManagementPolicy="Parallel",
+                                   updateStrategy={"type": "OnDelete"}), namespace=namespace)
+
+        async def all_created():
+            pods = await live_pods(client, namespace)
+            return pods if len(pods) == 3 else None
+
+        pods = await wait_for(all_created)  # none waited for the others to be Ready
+        assert sorted(pods) == ["db-0", "db-1", "db-2"]
+        await sets.patch("db", {"spec": {"template": {"spec": {"containers": [
+            {"name": "main", "image": "nginx:2"}]}}}}, namespace=namespace)
+
+        async def two_revisions():
+            sts = await sets.get("db", namespace=namespace)
+            st = sts["status"]
+            return sts if st.get("updateRevision") != st.get("currentRevision") and \
+                st.get("observedGeneration") == sts["metadata"]["generation"] else None
+
+        sts = await wait_for(two_revisions)
+        pods = await live_pods(client, namespace)
+        assert {p["spec"]["containers"][0]["image"] for p in pods.values()} == {"nginx:1"}
+        await pods_api.delete("db-1", namespace=namespace)  # OnDelete: the user replaces
+
+        async def replaced():
+            pod = (await live_pods(client, namespace)).get("db-1")
+            return pod if pod and pod["spec"]["containers"][0]["image"] == "nginx:2" else None
+
+        pod = await wait_for(replaced)
+        assert pod["metadata"]["labels"]["controller-revision-hash"] == \
+            sts["status"]["updateRevision"]
