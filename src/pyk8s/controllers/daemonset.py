@@ -239,7 +239,6 @@ class DaemonSetController(Controller):
         eligible = {n["metadata"]["name"] for n in self.nodes.store.list()
                     if should_run(ds, n)[0]}
         surge, unavailable = budgets(ds, len(eligible))
-        node_pods = {n: p for n, p in node_pods.items() if n in eligible or p}
         delete, create = rolling_update(node_pods, hash_, surge, unavailable,
                                         (ds.get("spec") or {}).get("minReadySeconds") or 0,
                                         self.clock(), eligible)
