@@ -170,7 +170,9 @@ def cmd_controller_manager(args: argparse.Namespace) -> None:
     async def main() -> int:
         return await run(args.kubeconfig, options_from_args(args),
                          controllers=args.controllers,
-                         leader_elect=args.leader_elect == "true")
+                         leader_elect=args.leader_elect == "true",
+                         use_service_account_credentials=(
+                             args.use_service_account_credentials == "true"))
 
     _run(main())
 

@@ -20,6 +20,7 @@ import uuid
 from .client import Client, EventRecorder, LeaderElector, SharedInformerFactory, load_config
 from .controllers import ControllerContext, select
 from .controllers.base import ControllerManagerOptions
+from .controllers.credentials import ServiceAccountCredentials, account_for, cluster_ca
 
 log = logging.getLogger("pyk8s.controller-manager")
 
@@ -27,14 +28,20 @@ SYNC_TIMEOUT = 120.0
 
 
 async def _run_controllers(client: Client, opts: ControllerManagerOptions, spec: str,
-                           stop: asyncio.Event) -> None:
+                           stop: asyncio.Event, credentials: ServiceAccountCredentials | None
+                           ) -> None:
     factory = SharedInformerFactory(client)
     identity = socket.gethostname()
     async with EventRecorder(client, reporting_controller="kube-controller-manager",
                              reporting_instance=identity) as recorder:
-        ctx = ControllerContext(client=client, informers=factory, options=opts,
-                                recorder=recorder)
-        controllers = [cls(ctx) for cls in select(spec)]
+        controllers = []
+        for cls in select(spec):
+            own = client
+            if credentials is not None:
+                own = await credentials.client_for(account_for(cls.name))
+            ctx = ControllerContext(client=own, informers=factory, options=opts,
+                                    recorder=recorder)
+            controllers.append(cls(ctx))
         log.info("starting controllers: %s", ", ".join(c.name for c in controllers))
         factory.start()
         try:
@@ -49,45 +56,60 @@ async def _run_controllers(client: Client, opts: ControllerManagerOptions, spec:
 
 
 async def run(kubeconfig: str | None, opts: ControllerManagerOptions, *, controllers: str,
-              leader_elect: bool) -> int:
+              leader_elect: bool, use_service_account_credentials: bool = True) -> int:
     config = load_config(kubeconfig, component="kube-controller-manager")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with Client(config) as client:
-        if not leader_elect:
-            await _run_controllers(client, opts, controllers, stop)
-            return 0
+        credentials = None
+        if use_service_account_credentials:
+            credentials = ServiceAccountCredentials(
+                client, config, cluster_ca(kubeconfig, opts.root_ca_file))
+        try:
+            return await _elect_and_run(client, opts, controllers, leader_elect, stop,
+                                        credentials)
+        finally:
+            if credentials is not None:
+                await credentials.close()
 
-        async def lead(lost: asyncio.Event) -> None:
-            both = asyncio.Event()
 
-            async def relay() -> None:
-                await asyncio.wait([asyncio.create_task(stop.wait()),
-                                    asyncio.create_task(lost.wait())],
-                                   return_when=asyncio.FIRST_COMPLETED)
-                both.set()
+async def _elect_and_run(client: Client, opts: ControllerManagerOptions, controllers: str,
+                         leader_elect: bool, stop: asyncio.Event,
+                         credentials: ServiceAccountCredentials | None) -> int:
+    if not leader_elect:
+        await _run_controllers(client, opts, controllers, stop, credentials)
+        return 0
 
-            relay_task = asyncio.create_task(relay())
-            try:
-                await _run_controllers(client, opts, controllers, both)
-            finally:
-                relay_task.cancel()
+    async def lead(lost: asyncio.Event) -> None:
+        both = asyncio.Event()
 
-        identity = f"{socket.gethostname()}_{uuid.uuid4()}"
-        elector = LeaderElector(client, name="kube-controller-manager", namespace="kube-system",
-                                identity=identity, on_started_leading=lead)
-        election = asyncio.create_task(elector.run())
-        stopped = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([election, stopped], return_when=asyncio.FIRST_COMPLETED)
-        if stopped in done:
-            election.cancel()
-            await asyncio.gather(election, return_exceptions=True)
-            return 0
-        stopped.cancel()
-        log.error("leader election lost")
-        return 1
+        async def relay() -> None:
+            await asyncio.wait([asyncio.create_task(stop.wait()),
+                                asyncio.create_task(lost.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            both.set()
+
+        relay_task = asyncio.create_task(relay())
+        try:
+            await _run_controllers(client, opts, controllers, both, credentials)
+        finally:
+            relay_task.cancel()
+
+    identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+    elector = LeaderElector(client, name="kube-controller-manager", namespace="kube-system",
+                            identity=identity, on_started_leading=lead)
+    election = asyncio.create_task(elector.run())
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([election, stopped], return_when=asyncio.FIRST_COMPLETED)
+    if stopped in done:
+        election.cancel()
+        await asyncio.gather(election, return_exceptions=True)
+        return 0
+    stopped.cancel()
+    log.error("leader election lost")
+    return 1
 
 
 def options_from_args(args) -> ControllerManagerOptions:
@@ -121,6 +143,9 @@ def add_flags(p) -> None:
                    help="kubeconfig with the controller manager's credentials")
     p.add_argument("--leader-elect", default="true", choices=("true", "false"),
                    help="take the kube-system/kube-controller-manager Lease before running")
+    p.add_argument("--use-service-account-credentials", default="true",
+                   choices=("true", "false"),
+                   help="run each controller with its own ServiceAccount's token (default true)")
     p.add_argument("--controllers", default="*",
                    help="controllers to run: '*' (the defaults), 'name', '-name', comma-separated")
     p.add_argument("--node-monitor-grace-period", type=seconds, default=40.0,
