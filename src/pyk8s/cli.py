@@ -228,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_controller_manager)
+    p = sub.add_parser("scheduler", help="run the scheduler",
+                       description="Run the scheduler that binds pods to nodes "
+                                   "(kube-scheduler).")
+    from .scheduler.app import add_flags as add_scheduler_flags
+
+    add_scheduler_flags(p)
+    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
+    p.set_defaults(func=cmd_scheduler)
     p = sub.add_parser("hollow-nodes", help="simulate many nodes in one process (kubemark)",
                        description="Register N simulated nodes that heartbeat and report "
                                    "the pods bound to them as running, as kubemark's "
