@@ -1,0 +1,306 @@
+"""An in-memory container runtime: the kubelet's pod workers tested without containerd.
+
+``FakeRuntime`` is a shipped implementation of :class:`~pyk8s.kubelet.runtime.Runtime`
+(like httpx's MockTransport), not a mock: it keeps the same state machine as containerd's
+CRI plugin (sandbox READY/NOTREADY, container CREATED -> RUNNING -> EXITED, names reserved
+per sandbox, images that must be present before a container is created) and raises
+:class:`RuntimeError_` with the gRPC code names containerd would use. Containers "run"
+until they are stopped, unless the test scripts them:
+
+- ``exit_codes={"job": 3}``: a container named ``job`` exits with 3 as soon as it starts;
+- ``start_errors={"bad": "exec: \\"nope\\": executable file not found"}``: StartContainer
+  fails and the container is left EXITED with code 128 (reason ``StartError``);
+- ``exit(container_id, code)``: a running container dies now (a crash, an OOM kill);
+- ``images`` / ``registry``: what is local, and what ``pull_image`` can fetch;
+- ``exec_handler``: answers ``exec_sync`` (default: ``echo``, ``true``, ``false``);
+- ``log_lines={"web": ["hello"]}``: written in CRI log format when the container starts.
+
+Every call is appended to ``calls`` as ``(method, *args)`` so tests can assert the
+actions a sync made, as controller tests do with client actions.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import (
+    ContainerConfig,
+    ContainerStatus,
+    ExecResult,
+    PodSandboxConfig,
+    PodSandboxStatus,
+    RuntimeError_,
+)
+from .refs import normalize_image
+
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+DEFAULT_IMAGES = (PAUSE_IMAGE, "docker.io/library/busybox:latest", "docker.io/library/busybox:1.36")
+
+ExecHandler = Callable[[ContainerStatus, list[str]], ExecResult]
+
+
+def image_id(ref: str) -> str:
+    """A stable fake content id for an image name."""
+    return "sha256:" + hashlib.sha256(normalize_image(ref).encode()).hexdigest()
+
+
+def default_exec(_status: ContainerStatus, cmd: list[str]) -> ExecResult:
+    """``echo``, ``true`` and ``false`` behave; any other command succeeds silently."""
+    if cmd and cmd[0] == "echo":
+        return ExecResult(0, (" ".join(cmd[1:]) + "\n").encode(), b"")
+    if cmd and cmd[0] == "false":
+        return ExecResult(1, b"", b"")
+    return ExecResult(0, b"", b"")
+
+
+def cri_log_line(stream: str, text: str, ts_ns: int) -> str:
+    """One full line in the CRI log format: ``<RFC3339Nano> <stream> F <text>``."""
+    sec, nsec = divmod(ts_ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nsec:09d}Z {stream} F {text}\n"
+
+
+@dataclass
+class _Sandbox:
+    config: PodSandboxConfig
+    status: PodSandboxStatus
+
+
+@dataclass
+class _Container:
+    config: ContainerConfig
+    status: ContainerStatus
+    reserved_name: str
+    log_file: str = ""
+
+
+class FakeRuntime:
+    """The :class:`Runtime` protocol in memory; see the module docstring for the knobs."""
+
+    def __init__(self, *, images: Iterable[str] = DEFAULT_IMAGES, registry: Iterable[str] = (),
+                 exit_codes: dict[str, int] | None = None,
+                 start_errors: dict[str, str] | None = None,
+                 stop_exit_code: int = 0, exec_handler: ExecHandler = default_exec,
+                 log_lines: dict[str, list[str]] | None = None,
+                 pod_cidr_prefix: str = "10.88.0.",
+                 clock: Callable[[], int] = time.time_ns) -> None:
+        self.images: dict[str, str] = {normalize_image(i): image_id(i) for i in images}
+        self.registry = {normalize_image(i) for i in registry}
+        self.exit_codes = dict(exit_codes or {})
+        self.start_errors = dict(start_errors or {})
+        self.stop_exit_code = stop_exit_code
+        self.exec_handler = exec_handler
+        self.log_lines = dict(log_lines or {})
+        self.clock = clock
+        self.calls: list[tuple] = []
+        self.sandboxes: dict[str, _Sandbox] = {}
+        self.containers: dict[str, _Container] = {}
+        self._ip_prefix = pod_cidr_prefix
+        self._ips = itertools.count(2)
+        self._errors: dict[str, list[RuntimeError_]] = {}
+
+    # --- test controls -----------------------------------------------------------------
+
+    def fail_next(self, method: str, error: RuntimeError_) -> None:
+        """Make the next call of ``method`` (e.g. "run_pod_sandbox") raise ``error``."""
+        self._errors.setdefault(method, []).append(error)
+
+    def exit(self, container_id: str, exit_code: int, reason: str = "") -> None:
+        """A running container dies now with ``exit_code`` (reason defaults as containerd's)."""
+        c = self._container(container_id)
+        if c.status.state == "CONTAINER_RUNNING":
+            self._finish(c, exit_code, reason)
+
+    def running(self) -> list[ContainerStatus]:
+        """Copies of the statuses of the containers running now."""
+        return [copy.deepcopy(c.status) for c in self.containers.values()
+                if c.status.state == "CONTAINER_RUNNING"]
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _enter(self, method: str, *args) -> None:
+        self.calls.append((method, *args))
+        pending = self._errors.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def _sandbox(self, sandbox_id: str) -> _Sandbox:
+        try:
+            return self.sandboxes[sandbox_id]
+        except KeyError:
+            raise RuntimeError_(f"an error occurred when try to find sandbox {sandbox_id!r}: "
+                                "not found", "NotFound") from None
+
+    def _container(self, container_id: str) -> _Container:
+        try:
+            return self.containers[container_id]
+        except KeyError:
+            raise RuntimeError_(f"an error occurred when try to find container "
+                                f"{container_id!r}: not found", "NotFound") from None
+
+    def _finish(self, c: _Container, exit_code: int, reason: str = "", message: str = "") -> None:
+        c.status.state = "CONTAINER_EXITED"
+        c.status.exit_code = exit_code
+        c.status.finished_at = self.clock()
+        c.status.reason = reason or ("Completed" if exit_code == 0 else "Error")
+        c.status.message = message
+
+    def _write_logs(self, c: _Container) -> None:
+        lines = self.log_lines.get(c.config.name)
+        if not lines or not c.log_file:
+            return
+        os.makedirs(os.path.dirname(c.log_file), exist_ok=True)
+        with open(c.log_file, "a", encoding="utf-8") as f:
+            f.writelines(cri_log_line("stdout", line, self.clock()) for line in lines)
+
+    # --- Runtime protocol ----------------------------------------------------------------
+
+    async def version(self) -> tuple[str, str]:
+        self._enter("version")
+        return ("fake", "0.1.0")
+
+    async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
+        self._enter("run_pod_sandbox", config.namespace, config.name)
+        if PAUSE_IMAGE not in self.images:
+            raise RuntimeError_(f"failed to get sandbox image {PAUSE_IMAGE!r}: not found",
+                                "Unknown")
+        sandbox_id = uuid.uuid4().hex + uuid.uuid4().hex
+        ip = "" if config.host_network else f"{self._ip_prefix}{next(self._ips)}"
+        status = PodSandboxStatus(id=sandbox_id, state="SANDBOX_READY", ip=ip,
+                                  created_at=self.clock(), labels=dict(config.labels),
+                                  annotations=dict(config.annotations))
+        self.sandboxes[sandbox_id] = _Sandbox(copy.deepcopy(config), status)
+        return sandbox_id
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        self._enter("stop_pod_sandbox", sandbox_id)
+        sb = self.sandboxes.get(sandbox_id)
+        if sb is None:
+            return  # idempotent, as CRI requires
+        for c in self.containers.values():
+            if c.status.sandbox_id == sandbox_id and c.status.state == "CONTAINER_RUNNING":
+                self._finish(c, self.stop_exit_code)
+        sb.status.state = "SANDBOX_NOTREADY"
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        self._enter("remove_pod_sandbox", sandbox_id)
+        sb = self.sandboxes.get(sandbox_id)
+        if sb is None:
+            return
+        if sb.status.state == "SANDBOX_READY":
+            raise RuntimeError_(f"sandbox container {sandbox_id!r} is not fully stopped",
+                                "Unknown")
+        for cid in [cid for cid, c in self.containers.items()
+                    if c.status.sandbox_id == sandbox_id]:
+            del self.containers[cid]
+        del self.sandboxes[sandbox_id]
+
+    async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus:
+        self._enter("pod_sandbox_status", sandbox_id)
+        return copy.deepcopy(self._sandbox(sandbox_id).status)
+
+    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
+        self._enter("list_pod_sandboxes")
+        return [copy.deepcopy(sb.status) for sb in self.sandboxes.values()]
+
+    async def create_container(self, sandbox_id: str, config: ContainerConfig,
+                               sandbox: PodSandboxConfig) -> str:
+        self._enter("create_container", sandbox_id, config.name)
+        sb = self._sandbox(sandbox_id)
+        if sb.status.state != "SANDBOX_READY":
+            raise RuntimeError_(f"sandbox container {sandbox_id!r} is not running", "Unknown")
+        ref = normalize_image(config.image)
+        if ref not in self.images:
+            raise RuntimeError_(f"failed to get image {config.image!r}: not found", "NotFound")
+        reserved = (f"{config.name}_{sandbox.name}_{sandbox.namespace}_{sandbox.uid}_"
+                    f"{config.attempt}")
+        for other in self.containers.values():
+            if other.reserved_name == reserved:
+                raise RuntimeError_(f"failed to reserve container name {reserved!r}: name is "
+                                    f"reserved for {other.status.id!r}", "Unknown")
+        container_id = uuid.uuid4().hex + uuid.uuid4().hex
+        log_dir = sandbox.log_directory or sb.config.log_directory
+        log_file = os.path.join(log_dir, config.log_path) if log_dir and config.log_path else ""
+        status = ContainerStatus(
+            id=container_id, name=config.name, state="CONTAINER_CREATED",
+            attempt=config.attempt, image=ref, image_ref=self.images[ref],
+            created_at=self.clock(), log_path=log_file, labels=dict(config.labels),
+            annotations=dict(config.annotations), sandbox_id=sandbox_id)
+        self.containers[container_id] = _Container(copy.deepcopy(config), status, reserved,
+                                                   log_file)
+        return container_id
+
+    async def start_container(self, container_id: str) -> None:
+        self._enter("start_container", container_id)
+        c = self._container(container_id)
+        if c.status.state != "CONTAINER_CREATED":
+            raise RuntimeError_(f"container {container_id!r} is in {c.status.state} state",
+                                "Unknown")
+        if c.config.name in self.start_errors:
+            message = self.start_errors[c.config.name]
+            self._finish(c, 128, "StartError", message)
+            raise RuntimeError_(f"failed to create containerd task: {message}", "Unknown")
+        c.status.state = "CONTAINER_RUNNING"
+        c.status.started_at = self.clock()
+        self._write_logs(c)
+        if c.config.name in self.exit_codes:
+            self._finish(c, self.exit_codes[c.config.name])
+
+    async def stop_container(self, container_id: str, timeout: int) -> None:
+        self._enter("stop_container", container_id, timeout)
+        c = self._container(container_id)
+        if c.status.state == "CONTAINER_RUNNING":
+            self._finish(c, self.stop_exit_code)
+        elif c.status.state == "CONTAINER_CREATED":
+            c.status.state = "CONTAINER_EXITED"
+            c.status.finished_at = self.clock()
+
+    async def remove_container(self, container_id: str) -> None:
+        self._enter("remove_container", container_id)
+        c = self.containers.get(container_id)
+        if c is None:
+            return
+        if c.status.state == "CONTAINER_RUNNING":
+            raise RuntimeError_(f"container {container_id!r} is running, stop it first",
+                                "Unknown")
+        del self.containers[container_id]
+
+    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
+        self._enter("list_containers", sandbox_id)
+        return [copy.deepcopy(c.status) for c in self.containers.values()
+                if sandbox_id is None or c.status.sandbox_id == sandbox_id]
+
+    async def container_status(self, container_id: str) -> ContainerStatus:
+        self._enter("container_status", container_id)
+        return copy.deepcopy(self._container(container_id).status)
+
+    async def exec_sync(self, container_id: str, cmd: list[str], timeout: int) -> ExecResult:
+        self._enter("exec_sync", container_id, list(cmd), timeout)
+        c = self._container(container_id)
+        if c.status.state != "CONTAINER_RUNNING":
+            raise RuntimeError_(f"container {container_id!r} is in {c.status.state} state",
+                                "Unknown")
+        return self.exec_handler(copy.deepcopy(c.status), list(cmd))
+
+    async def image_status(self, image: str) -> str | None:
+        self._enter("image_status", image)
+        return self.images.get(normalize_image(image))
+
+    async def pull_image(self, image: str) -> str:
+        self._enter("pull_image", image)
+        ref = normalize_image(image)
+        if ref in self.images:
+            return self.images[ref]
+        if ref not in self.registry:
+            raise RuntimeError_(f"ErrImagePull: failed to pull image {image!r}: "
+                                f"{ref} not found in any reachable registry", "NotFound")
+        self.images[ref] = image_id(ref)
+        return self.images[ref]
