@@ -85,12 +85,15 @@ def _setup_logging(verbosity: int) -> None:
 
 
 def _run(coro) -> None:
+    """Run the component's main coroutine; a returned int becomes the exit status."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coro)
+        code = asyncio.run(coro)
     else:
-        uvloop.run(coro)
+        code = uvloop.run(coro)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def cmd_apiserver(args: argparse.Namespace) -> None:

@@ -94,6 +94,9 @@ async def _elect_and_run(client: Client, opts: ControllerManagerOptions, control
         relay_task = asyncio.create_task(relay())
         try:
             await _run_controllers(client, opts, controllers, both, credentials)
+        except Exception:
+            log.exception("controllers stopped on an error")
+            raise
         finally:
             relay_task.cancel()
 
