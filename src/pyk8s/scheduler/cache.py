@@ -38,6 +38,7 @@ class Snapshot:
     def __init__(self) -> None:
         self.node_infos: list[NodeInfo] = []
         self._by_name: dict[str, NodeInfo] = {}
+        self._position: dict[str, int] = {}
         self._image_nodes: dict[str, int] = {}
 
     def get(self, name: str) -> NodeInfo | None:
@@ -52,6 +53,7 @@ class Snapshot:
         snap = cls()
         snap.node_infos = list(node_infos)
         snap._by_name = {n.name: n for n in node_infos}
+        snap._position = {n.name: i for i, n in enumerate(node_infos)}
         for info in node_infos:
             for image in info.images:
                 snap._image_nodes[image] = snap._image_nodes.get(image, 0) + 1
@@ -177,8 +179,10 @@ class Cache:
                 snapshot._by_name[name] = info.clone()
         if self._order_changed:
             snapshot.node_infos = list(snapshot._by_name.values())
-        elif self._dirty:
-            snapshot.node_infos = [snapshot._by_name[n.name] for n in snapshot.node_infos]
+            snapshot._position = {n.name: i for i, n in enumerate(snapshot.node_infos)}
+        else:
+            for name in self._dirty:
+                snapshot.node_infos[snapshot._position[name]] = snapshot._by_name[name]
         snapshot._image_nodes = self._image_nodes
         self._dirty.clear()
         self._order_changed = False

@@ -36,6 +36,9 @@ log = logging.getLogger("pyk8s.scheduler")
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 ASSUMED_CLEANUP_PERIOD = 1.0
+#: Binding cycles in flight at once; the scheduling loop waits for a free slot, so a
+#: slow API server slows scheduling instead of piling up timed-out bind calls.
+MAX_BINDINGS_IN_FLIGHT = 64
 NO_NODES = "no nodes available to schedule pods"
 
 
@@ -97,6 +100,7 @@ class Scheduler:
         self.next_start_index = 0
         self.waiting: dict[str, asyncio.Future] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._binding_slots = asyncio.Semaphore(MAX_BINDINGS_IN_FLIGHT)
         self.pods = client.api("v1", "Pod") if client is not None else None
 
     # -- informer events (sync, quick) ------------------------------------------------
@@ -229,6 +233,7 @@ class Scheduler:
             self.cache.forget_pod(assumed)
             await self.handle_failure(fwk, info, state, status, {}, cycle)
             return True
+        await self._binding_slots.acquire()
         self._spawn(self.binding_cycle(fwk, state, info, assumed, node, cycle, wait))
         return True
 
@@ -291,6 +296,13 @@ class Scheduler:
 
     async def binding_cycle(self, fwk: Framework, state: CycleState, info: QueuedPodInfo,
                             assumed: dict, node: str, cycle: int, wait: float) -> None:
+        try:
+            await self._bind(fwk, state, info, assumed, node, cycle, wait)
+        finally:
+            self._binding_slots.release()
+
+    async def _bind(self, fwk: Framework, state: CycleState, info: QueuedPodInfo,
+                    assumed: dict, node: str, cycle: int, wait: float) -> None:
         key = info.key
         status = None
         if key in self.waiting:

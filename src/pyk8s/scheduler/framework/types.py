@@ -244,18 +244,13 @@ class NodeInfo:
     pods_with_required_anti_affinity: list[PodInfo] = field(default_factory=list)
     allocatable: dict[str, int] = field(default_factory=dict)
     images: dict[str, int] = field(default_factory=dict)
-    generation: int = 0
-
-    @property
-    def name(self) -> str:
-        return self.node["metadata"]["name"] if self.node else ""
-
-    @property
-    def labels(self) -> dict:
-        return labels_of(self.node) if self.node else {}
+    name: str = ""
+    labels: dict = field(default_factory=dict)
 
     def set_node(self, node: dict) -> None:
         self.node = node
+        self.name = node["metadata"]["name"]
+        self.labels = labels_of(node)
         status = node.get("status") or {}
         self.allocatable = resource_list(status.get("allocatable") or status.get("capacity"))
         self.images = {normalized_image(n): img.get("sizeBytes") or 0
@@ -299,4 +294,4 @@ class NodeInfo:
                         dict(self.non_zero_requested), dict(self.used_ports),
                         list(self.pods_with_affinity),
                         list(self.pods_with_required_anti_affinity), self.allocatable,
-                        self.images, self.generation)
+                        self.images, self.name, self.labels)

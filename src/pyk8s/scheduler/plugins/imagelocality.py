@@ -4,7 +4,7 @@ does not attract every pod)."""
 
 from __future__ import annotations
 
-from ..framework.interface import MAX_NODE_SCORE, CycleState, Status
+from ..framework.interface import MAX_NODE_SCORE, SKIP, CycleState, Status
 from ..framework.types import NodeInfo, normalized_image
 
 NAME = "ImageLocality"
@@ -19,15 +19,27 @@ def scale(sum_scores: int, containers: int) -> int:
     return MAX_NODE_SCORE * (clamped - MIN_THRESHOLD) // (high - MIN_THRESHOLD)
 
 
+def _containers(pod: dict) -> list[dict]:
+    spec = pod.get("spec") or {}
+    return [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+
+
 class ImageLocality:
     name = NAME
 
     def __init__(self, handle) -> None:
         self.handle = handle
 
+    def pre_score(self, state: CycleState, pod: dict, nodes: list) -> Status | None:
+        """Skip (every node would score 0) when no node has any of the pod's images."""
+        snapshot = self.handle.snapshot
+        if not any(snapshot.image_nodes(normalized_image(c.get("image") or ""))
+                   for c in _containers(pod)):
+            return SKIP
+        return None
+
     def score(self, state: CycleState, pod: dict, node: NodeInfo) -> tuple[int, Status | None]:
-        spec = pod.get("spec") or {}
-        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+        containers = _containers(pod)
         snapshot = self.handle.snapshot
         total_nodes = max(len(snapshot.node_infos), 1)
         total = 0

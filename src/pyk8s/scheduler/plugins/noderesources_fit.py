@@ -23,6 +23,15 @@ FIRST = (CPU, MEMORY, EPHEMERAL)
 DEFAULT_RESOURCES = ({"name": CPU, "weight": 1}, {"name": MEMORY, "weight": 1})
 
 
+def checked_requests(info: PodInfo, ignored: frozenset[str] = frozenset()
+                     ) -> list[tuple[str, int]]:
+    """The pod's non-zero requests Filter checks, in upstream's order."""
+    reqs = info.requests
+    ordered = [r for r in FIRST if r in reqs] + sorted(r for r in reqs if r not in FIRST)
+    return [(name, reqs[name]) for name in ordered
+            if reqs[name] > 0 and name != PODS and name not in ignored]
+
+
 def insufficient(info: PodInfo, node: NodeInfo, ignored: frozenset[str] = frozenset()
                  ) -> list[tuple[str, bool]]:
     """(reason, unresolvable) for every resource the pod does not fit, in upstream's
@@ -31,12 +40,7 @@ def insufficient(info: PodInfo, node: NodeInfo, ignored: frozenset[str] = frozen
     allowed = node.allocatable.get(PODS, 0)
     if len(node.pods) + 1 > allowed:
         out.append(("Too many pods", allowed < 1))
-    reqs = info.requests
-    ordered = [r for r in FIRST if r in reqs] + sorted(r for r in reqs if r not in FIRST)
-    for name in ordered:
-        want = reqs[name]
-        if want <= 0 or name == PODS or name in ignored:
-            continue
+    for name, want in checked_requests(info, ignored):
         alloc = node.allocatable.get(name, 0)
         if want > alloc - node.requested.get(name, 0):
             out.append((f"Insufficient {name}", want > alloc))
