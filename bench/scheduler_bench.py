@@ -53,6 +53,13 @@ def pod_body(i: int) -> dict:
                                                                 "memory": "64Mi"}}}]}}
 
 
+def start_pyk8s(command: str, *args: str, log: Path | None = None) -> subprocess.Popen:
+    """A ``pyk8s <command>`` process, its output to ``log`` (or discarded)."""
+    with open(log or os.devnull, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "pyk8s", command, *args],
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
 async def bounded(n: int, make) -> None:
     sem = asyncio.Semaphore(CONCURRENCY)
 
@@ -75,20 +82,17 @@ async def run_case(server: ServerProcess, n_nodes: int, n_pods: int, hollow: boo
     async with Client(cfg, connection_limit=CONCURRENCY * 2) as client:
         t0 = time.monotonic()
         if hollow:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "pyk8s", "hollow-nodes", "--kubeconfig",
-                 str(server.kubeconfig), "--count", str(n_nodes)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(start_pyk8s("hollow-nodes", "--kubeconfig",
+                                     str(server.kubeconfig), "--count", str(n_nodes)))
             await wait_nodes(client, n_nodes)
         else:
             nodes = client.api("v1", "Node")
             await bounded(n_nodes, lambda i: nodes.create(node_body(i)))
         node_secs = time.monotonic() - t0
-        sched_log = open(server.data_dir.parent / "scheduler.log", "ab")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "pyk8s", "scheduler", "--kubeconfig",
-             str(server.data_dir / "scheduler.conf"), "--leader-elect=false"],
-            stdout=sched_log, stderr=subprocess.STDOUT))
+        procs.append(start_pyk8s("scheduler", "--kubeconfig",
+                                 str(server.data_dir / "scheduler.conf"),
+                                 "--leader-elect=false",
+                                 log=server.data_dir.parent / "scheduler.log"))
         ns = "bench"
         await client.api("v1", "Namespace").create({"metadata": {"name": ns}})
         await client.api("v1", "ServiceAccount").create({"metadata": {"name": "default"}},
