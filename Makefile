@@ -5,14 +5,16 @@
 VENV      := .venv
 PY        := $(VENV)/bin/python
 DATA_DIR  ?= $(CURDIR)/data
-APT_PKGS  := sqlite3 ca-certificates
+APT_PKGS  := sqlite3 ca-certificates \
+             containerd runc containernetworking-plugins iptables conntrack iproute2 \
+             busybox-static umoci skopeo gcc libc6-dev
 STAMP     := $(VENV)/.installed
 
 .PHONY: run test deps unit integration e2e bench clean
 
 deps: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
