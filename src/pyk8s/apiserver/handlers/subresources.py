@@ -2,8 +2,9 @@
 
 Each is a narrow view on its parent object: /status writes only status, /scale
 reads and writes spec.replicas through an autoscaling/v1 Scale, /binding assigns
-a pod to a node, /eviction deletes a pod politely, /approval writes a CSR's
-conditions, /finalize writes a namespace's spec.finalizers.
+a pod to a node, /eviction deletes a pod if its disruption budget allows
+(../eviction.py), /approval writes a CSR's conditions, /finalize writes a
+namespace's spec.finalizers.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from .. import errors
 from ..codec import decode_body, decode_patch
+from ..eviction import evict
 from ..selectors import selector_from_label_selector
 from ..strategy import get_path
 from .common import ResourceRequest, json_response
@@ -187,11 +189,8 @@ def _now() -> str:
 async def eviction(req: ResourceRequest) -> web.Response:
     raw = await req.http.read()
     body = decode_body(raw, req.content_type) if raw.strip() else {}
-    options = (body or {}).get("deleteOptions") or {}
-    await req.objects.delete(req.rt, req.namespace, req.info.name, options, dry_run=req.dry_run,
-                             user=req.user)
-    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
-                          "status": "Success", "code": 201}, 201)
+    status, code = await evict(req, body or {})
+    return json_response(status, code)
 
 
 async def finalize(req: ResourceRequest) -> web.Response:

@@ -24,7 +24,14 @@ from ... import errors
 from ...user import SYSTEM_APISERVER
 from .. import AdmissionPlugin, AdmissionRequest, lookup
 from ..quantities import ResourceList, add, parse_list, pretty, subtract, to_json
-from .usage import ZERO, container_missing, matches_scopes, resources_for_hard, usage
+from .usage import (
+    ZERO,
+    container_missing,
+    matches_scopes,
+    resources_for_hard,
+    tally,
+    usage,
+)
 
 if TYPE_CHECKING:
     from ...context import ServerContext
@@ -53,16 +60,12 @@ async def compute_used(ctx: "ServerContext", quota: dict) -> ResourceList:
     """status.used from the namespace's objects (what the controller recalculates)."""
     hard = _hard(quota)
     namespace = quota["metadata"].get("namespace")
-    used: ResourceList = {name: ZERO for name in hard}
+    listed = []
     for group, plural in sorted(resources_for_hard(set(hard))):
         rt = lookup.resource(ctx, group, plural)
-        if rt is None:
-            continue
-        for obj in await lookup.list_objects(ctx, group, plural, namespace):
-            if matches_scopes(quota, rt, obj):
-                used = add(used, {k: v for k, v in usage(rt, obj).items()
-                                  if k in hard and (group, plural) in resources_for_hard({k})})
-    return used
+        if rt is not None:
+            listed.append((rt, await lookup.list_objects(ctx, group, plural, namespace)))
+    return tally(quota, hard, listed)
 
 
 async def recalculate(ctx: "ServerContext", namespace: str, name: str) -> None:

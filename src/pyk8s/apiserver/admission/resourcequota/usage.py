@@ -5,11 +5,17 @@ names (pods, services, configmaps, secrets, persistentvolumeclaims,
 replicationcontrollers, resourcequotas) count too. Pods that have not finished
 also count ``pods`` and their compute requests and limits; services count node
 ports and load balancers; claims count requested storage, per storage class too.
+
+Admission charges with :func:`usage`; recalculation (the API server's on quota
+create/spec change, the resource quota controller's on replenishment and resync)
+adds a namespace's objects up with :func:`tally`. Functions taking a kind need only
+its ``group`` and ``plural``: a ResourceType, or a :class:`Kind`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
 
 from ...kinds.pods import qos_class
 from ..quantities import Quantity, ResourceList, add, parse_list
@@ -26,6 +32,13 @@ VALIDATION_SET = frozenset({"cpu", "memory", "requests.cpu", "requests.memory",
 STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"
 ONE = Quantity.parse("1")
 ZERO = Quantity.parse("0")
+
+
+class Kind(NamedTuple):
+    """A counted resource, for callers without the API server's ResourceType."""
+
+    group: str
+    plural: str
 
 
 def count_name(group: str, plural: str) -> str:
@@ -164,3 +177,18 @@ def resources_for_hard(hard: set[str]) -> set[tuple[str, str]]:
         else:
             kinds.add(("", "pods"))
     return kinds
+
+
+def tally(quota: dict, hard: Iterable[str],
+          listed: Iterable[tuple[ResourceType | Kind, Iterable[dict]]]) -> ResourceList:
+    """status.used for the ``hard`` resources: what the listed objects of each counted
+    kind add up to (each resource only from the kinds that count it, so ``pods`` comes
+    from pods alone), zero for what nothing uses."""
+    hard = set(hard)
+    used: ResourceList = {name: ZERO for name in hard}
+    for kind, objects in listed:
+        counted = {k for k in hard if (kind.group, kind.plural) in resources_for_hard({k})}
+        for obj in objects:
+            if matches_scopes(quota, kind, obj):
+                used = add(used, {k: v for k, v in usage(kind, obj).items() if k in counted})
+    return used
