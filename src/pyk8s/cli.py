@@ -192,6 +192,13 @@ def cmd_hollow_nodes(args: argparse.Namespace) -> None:
     _run(hollow_main(args.kubeconfig, opts))
 
 
+def cmd_kubelet(args: argparse.Namespace) -> None:
+    from .kubelet.main import main as kubelet_main
+
+    _setup_logging(args.verbosity)
+    _run(kubelet_main(args))
+
+
 def cmd_scheduler(args: argparse.Namespace) -> None:
     from .scheduler.app import run
 
@@ -247,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_hollow_flags(p)
     p.set_defaults(func=cmd_hollow_nodes, parser=p)
+    p = sub.add_parser("kubelet", help="run the node agent",
+                       description="Register this machine as a Node and run the pods bound "
+                                   "to it through a CRI container runtime (kubelet).")
+    from .kubelet.main import add_flags as add_kubelet_flags
+
+    add_kubelet_flags(p)
+    p.set_defaults(func=cmd_kubelet)
     return parser
 
 

@@ -1,0 +1,244 @@
+"""Carrying out a pod's actions against the runtime: sandboxes, images, containers.
+
+The imperative half of upstream's ``kuberuntime_manager.go``/``kuberuntime_container.go``
+(the decisions are :mod:`.actions`): list what the runtime has per pod, create the
+sandbox, pull the image per ``imagePullPolicy``, build the container's environment
+(fetching the ConfigMaps/Secrets it reads) and config, create and start it, and stop
+containers and sandboxes with a grace period. Failures a user can fix are reported
+back as waiting reasons (``ErrImagePull``, ``CreateContainerConfigError``) rather than
+raised, as the kubelet does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from ..client import Client, EventRecorder, NotFound
+from .actions import (
+    EXITED,
+    PodActions,
+    RestartBackoff,
+    RuntimePod,
+    backoff_key,
+    container_name,
+    restart_count,
+)
+from .containers import POD_UID, container_config, sandbox_config
+from .envvars import (
+    ConfigError,
+    build_env,
+    configmap_data,
+    referenced,
+    secret_data,
+    service_env,
+)
+from .runtime import Runtime, RuntimeError_
+
+log = logging.getLogger("pyk8s.kubelet.kuberuntime")
+
+
+@dataclass
+class RuntimeOptions:
+    node_name: str
+    host_ip: str
+    log_root: str
+    cluster_dns: tuple[str, ...] = ()
+    cluster_domain: str = "cluster.local"
+
+
+async def runtime_pods(runtime: Runtime) -> dict[str, RuntimePod]:
+    """Everything the runtime runs for pods, by pod uid (newest sandbox/container first)."""
+    pods: dict[str, RuntimePod] = {}
+    for sandbox in await runtime.list_pod_sandboxes():
+        uid = sandbox.labels.get(POD_UID)
+        if uid:
+            pods.setdefault(uid, RuntimePod()).sandboxes.append(sandbox)
+    for container in await runtime.list_containers():
+        uid = container.labels.get(POD_UID)
+        if uid:
+            pods.setdefault(uid, RuntimePod()).containers.append(container)
+    for rp in pods.values():
+        rp.sandboxes.sort(key=lambda s: s.created_at, reverse=True)
+        rp.containers.sort(key=lambda c: c.created_at, reverse=True)
+    return pods
+
+
+class PodRuntime:
+    def __init__(self, client: Client, runtime: Runtime, recorder: EventRecorder,
+                 opts: RuntimeOptions, *, services, allocatable: dict[str, str],
+                 backoff: RestartBackoff) -> None:
+        self.runtime = runtime
+        self.recorder = recorder
+        self.opts = opts
+        self.services = services  # a Store of Services (all namespaces)
+        self.allocatable = allocatable
+        self.backoff = backoff
+        self.configmaps = client.api("v1", "ConfigMap")
+        self.secrets = client.api("v1", "Secret")
+
+    async def pod(self, uid: str) -> RuntimePod:
+        return (await runtime_pods(self.runtime)).get(uid) or RuntimePod()
+
+    async def apply(self, pod: dict, rp: RuntimePod, actions: PodActions,
+                    volume_paths: dict[str, str]) -> dict[str, tuple[str, str]]:
+        """Carry out ``actions``; returns containers left waiting (name -> reason, message)."""
+        waiting = dict(actions.waiting)
+        grace = grace_period(pod)
+        await asyncio.gather(*(self.stop_container(pod, cid, grace, why)
+                               for cid, why in actions.kill.items()))
+        if actions.kill_pod:
+            await self.stop_sandboxes(rp)
+        if actions.pod_done:
+            return waiting
+        sandbox_id = actions.sandbox_id
+        if actions.create_sandbox:
+            config = self._sandbox_config(pod, actions.attempt)
+            sandbox_id = await self.runtime.run_pod_sandbox(config)
+        sandbox = await self.runtime.pod_sandbox_status(sandbox_id)
+        config = self._sandbox_config(pod, actions.attempt)
+        names = ([actions.start_init] if actions.start_init else []) + actions.start
+        specs = {c["name"]: c for c in (pod.get("spec") or {}).get("initContainers") or ()}
+        specs.update({c["name"]: c for c in (pod.get("spec") or {}).get("containers") or ()})
+        for name in names:
+            problem = await self.start_container(pod, specs[name], rp, sandbox_id, config,
+                                                 sandbox.ip, volume_paths)
+            if problem:
+                waiting[name] = problem
+        return waiting
+
+    def _sandbox_config(self, pod: dict, attempt: int):
+        return sandbox_config(pod, attempt=attempt, log_root=self.opts.log_root,
+                              cluster_dns=list(self.opts.cluster_dns),
+                              cluster_domain=self.opts.cluster_domain)
+
+    async def _ensure_image(self, pod: dict, container: dict) -> tuple[str, str] | None:
+        image = container.get("image", "")
+        policy = container.get("imagePullPolicy") or \
+            ("Always" if image.endswith(":latest") or ":" not in image.split("/")[-1]
+             else "IfNotPresent")
+        present = await self.runtime.image_status(image)
+        if present and policy != "Always":
+            return None
+        if policy == "Never":
+            return ("ErrImageNeverPull",
+                    f'Container image "{image}" is not present with pull policy of Never')
+        key = f"pull/{pod['metadata']['uid']}/{image}"
+        if self.backoff.until(key) > 0 and not present:
+            return "ImagePullBackOff", f'Back-off pulling image "{image}"'
+        self.recorder.event(pod, reason="Pulling", action="Pull", note=f'Pulling image "{image}"')
+        try:
+            await self.runtime.pull_image(image)
+        except RuntimeError_ as err:
+            self.backoff.next(key)
+            self.recorder.event(pod, type="Warning", reason="Failed", action="Pull",
+                                note=f'Failed to pull image "{image}": {err}')
+            return "ErrImagePull", str(err)
+        self.recorder.event(pod, reason="Pulled", action="Pull",
+                            note=f'Successfully pulled image "{image}"')
+        return None
+
+    async def _env(self, pod: dict, container: dict, pod_ip: str) -> dict[str, str]:
+        ns = pod["metadata"].get("namespace", "default")
+        cm_names, secret_names = referenced(container)
+        configmaps, secrets = {}, {}
+        for name in cm_names:
+            try:
+                configmaps[name] = configmap_data(await self.configmaps.get(name, namespace=ns))
+            except NotFound:
+                pass
+        for name in secret_names:
+            try:
+                secrets[name] = secret_data(await self.secrets.get(name, namespace=ns))
+            except NotFound:
+                pass
+        links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
+        services = service_env(self.services.list(), ns, links)
+        return build_env(container, pod, services=services, configmaps=configmaps,
+                         secrets=secrets, host_ip=self.opts.host_ip, pod_ip=pod_ip,
+                         allocatable=self.allocatable)
+
+    async def start_container(self, pod: dict, container: dict, rp: RuntimePod,
+                              sandbox_id: str, sandbox_config, pod_ip: str,
+                              volume_paths: dict[str, str]) -> tuple[str, str] | None:
+        """Pull, configure, create and start; a user-fixable failure is returned."""
+        name = container["name"]
+        problem = await self._ensure_image(pod, container)
+        if problem:
+            return problem
+        try:
+            env = await self._env(pod, container, pod_ip)
+        except ConfigError as err:
+            self.recorder.event(pod, type="Warning", reason="Failed", action="Create",
+                                note=f"Error: {err}")
+            return "CreateContainerConfigError", str(err)
+        previous = rp.latest(name)
+        count = restart_count(previous) + 1 if previous is not None else 0
+        config = container_config(pod, container, env=env, restart_count=count,
+                                  volume_paths=volume_paths)
+        cid = await self.runtime.create_container(sandbox_id, config, sandbox_config)
+        self.recorder.event(pod, reason="Created", action="Create",
+                            note=f"Created container {name}")
+        if previous is not None and previous.state == EXITED:
+            self.backoff.next(backoff_key(pod, container))
+        try:
+            await self.runtime.start_container(cid)
+        except RuntimeError_ as err:
+            self.recorder.event(pod, type="Warning", reason="Failed", action="Start",
+                                note=f"Error: {err}")
+            return "RunContainerError", str(err)
+        self.recorder.event(pod, reason="Started", action="Start",
+                            note=f"Started container {name}")
+        await self._remove_old(rp, name, keep=previous.id if previous else "")
+        return None
+
+    async def _remove_old(self, rp: RuntimePod, name: str, keep: str) -> None:
+        """Only the newest dead instance is kept (for lastState), as the container GC."""
+        for status in rp.instances(name):
+            if status.id != keep and status.state == EXITED:
+                try:
+                    await self.runtime.remove_container(status.id)
+                except RuntimeError_ as err:
+                    log.warning("removing container %s: %s", status.id[:12], err)
+
+    async def stop_container(self, pod: dict, cid: str, grace: int, why: str) -> None:
+        self.recorder.event(pod, reason="Killing", action="Kill",
+                            note=f"Stopping container ({why})")
+        try:
+            await self.runtime.stop_container(cid, grace)
+        except RuntimeError_ as err:
+            if err.code != "NotFound":
+                raise
+
+    async def stop_sandboxes(self, rp: RuntimePod) -> None:
+        for sandbox in rp.sandboxes:
+            if sandbox.state == "SANDBOX_READY":
+                await self.runtime.stop_pod_sandbox(sandbox.id)
+
+    async def kill_pod(self, pod: dict, rp: RuntimePod, grace: int) -> None:
+        """Stop every container (concurrently, with ``grace``), then the sandboxes."""
+        await asyncio.gather(*(self.stop_container(pod, c.id, grace, "pod deleted")
+                               for c in rp.running()))
+        await self.stop_sandboxes(rp)
+
+    async def remove_pod(self, rp: RuntimePod) -> None:
+        """Remove the stopped containers and sandboxes of a pod that is gone."""
+        for container in rp.containers:
+            await self.runtime.remove_container(container.id)
+        for sandbox in rp.sandboxes:
+            await self.runtime.remove_pod_sandbox(sandbox.id)
+
+
+def grace_period(pod: dict) -> int:
+    """The pod's deletion grace period, else its terminationGracePeriodSeconds (30)."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    for value in (meta.get("deletionGracePeriodSeconds"),
+                  spec.get("terminationGracePeriodSeconds")):
+        if value is not None:
+            return int(value)
+    return 30
+
+
+def running_by_name(rp: RuntimePod) -> dict[str, str]:
+    return {container_name(c): c.id for c in rp.running()}
