@@ -180,6 +180,7 @@ class ObjectStore:
         else:
             meta.pop("generation", None)
         strategy.prepare_for_create(obj)
+        strategy.set_requester(obj, user or SYSTEM_APISERVER)
         strategy.default(obj)
         obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
         errs = validation.validate_object_meta(

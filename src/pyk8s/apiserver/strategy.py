@@ -33,6 +33,9 @@ class Strategy:
     def prepare_for_create(self, obj: dict) -> None:
         """Reset what a client may not set on create (e.g. status of most kinds)."""
 
+    def set_requester(self, obj: dict, user) -> None:
+        """Record who creates the object where the kind says (a CSR's spec.username...)."""
+
     def prepare_for_update(self, obj: dict, old: dict) -> None:
         """Carry over what a client may not change through the main endpoint."""
 
