@@ -113,7 +113,8 @@ CLIENT_COMPONENTS = (
 
 #: Flags the supervisor gives a component, pointing it at the files the API server made.
 COMPONENT_FLAGS = {
-    "controller-manager": ("--cluster-signing-cert-file", "{data_dir}/pki/ca.crt",
+    "controller-manager": ("--controllers", "*,bootstrapsigner,tokencleaner",
+                           "--cluster-signing-cert-file", "{data_dir}/pki/ca.crt",
                            "--cluster-signing-key-file", "{data_dir}/pki/ca.key",
                            "--root-ca-file", "{data_dir}/pki/ca.crt"),
 }
@@ -178,6 +179,13 @@ def cmd_controller_manager(args: argparse.Namespace) -> None:
                              args.use_service_account_credentials == "true"))
 
     _run(main())
+
+
+def cmd_kube_proxy(args: argparse.Namespace) -> None:
+    from .proxy.main import run
+
+    _setup_logging(args.verbosity)
+    _run(run(args))
 
 
 def cmd_hollow_nodes(args: argparse.Namespace) -> None:
@@ -246,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_scheduler_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_scheduler)
+    p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
+                       description="Program this node's iptables so that Service IPs and "
+                                   "NodePorts reach their endpoints (kube-proxy).")
+    from .proxy.main import add_flags as add_proxy_flags
+
+    add_proxy_flags(p)
+    p.set_defaults(func=cmd_kube_proxy)
     p = sub.add_parser("hollow-nodes", help="simulate many nodes in one process (kubemark)",
                        description="Register N simulated nodes that heartbeat and report "
                                    "the pods bound to them as running, as kubemark's "

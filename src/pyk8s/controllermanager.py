@@ -124,6 +124,7 @@ def options_from_args(args) -> ControllerManagerOptions:
         allocate_node_cidrs=args.allocate_node_cidrs == "true",
         cluster_signing_cert_file=args.cluster_signing_cert_file,
         cluster_signing_key_file=args.cluster_signing_key_file,
+        cluster_signing_duration=args.cluster_signing_duration,
         root_ca_file=args.root_ca_file,
         terminated_pod_gc_threshold=args.terminated_pod_gc_threshold,
         concurrent_syncs=args.concurrent_syncs,
@@ -165,6 +166,8 @@ def add_flags(p) -> None:
                    help="CA certificate that signs approved CSRs")
     p.add_argument("--cluster-signing-key-file", default=None,
                    help="CA key that signs approved CSRs")
+    p.add_argument("--cluster-signing-duration", type=seconds, default=365 * 24 * 3600.0,
+                   help="longest lifetime of certificates the CSR signer issues (default 8760h)")
     p.add_argument("--root-ca-file", default=None,
                    help="CA published as kube-root-ca.crt in every namespace")
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500,
