@@ -118,10 +118,13 @@ class Cluster:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def start(self, *extra_args: str, timeout: float = 60.0) -> "Cluster":
+    def start(self, *extra_args: str, timeout: float = 60.0,
+              node_monitor_grace: str | None = "10s") -> "Cluster":
+        grace = ([f"--kube-controller-manager-arg=--node-monitor-grace-period={node_monitor_grace}"]
+                 if node_monitor_grace else [])
         self.server = Proc("server", pyk8s(
             "server", "--data-dir", str(self.data_dir), "--secure-port", str(self.port),
-            "--kube-controller-manager-arg=--node-monitor-grace-period=10s", *extra_args),
+            *grace, *extra_args),
             self.workdir / "server.log").start()
         ctx = ssl._create_unverified_context()
 
