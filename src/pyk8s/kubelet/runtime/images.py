@@ -173,7 +173,13 @@ async def import_image(address: str, spec: ImageSpec, tarball: Path) -> None:
             "--base-name", spec.base_name]
     if len(spec.tags) == 1:
         argv += ["--index-name", spec.names[0]]
-    await run(*argv, str(tarball))
+    try:
+        await run(*argv, str(tarball))
+    except RuntimeError_ as err:
+        # Seen about once in ten fresh containerds: "content digest ...: not found" during
+        # the import's unpack. The import is idempotent, so one retry settles it.
+        log.warning("importing %s failed (%s); retrying once", spec.names, err)
+        await run(*argv, str(tarball))
 
 
 async def ensure_offline_images(address: str, cache_dir: str | Path, *,
