@@ -26,15 +26,7 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
                    help="address other cluster members reach this server at")
     p.add_argument("--datastore-endpoint", default=None,
                    help="store URL: sqlite:///PATH/state.db (default: under --data-dir) or "
-                        "memory://, etcd://HOST:2379[,HOST:2379]")
-    p.add_argument("--etcd-servers", default=None,
-                   help="etcd URLs, comma-separated (http(s)://HOST:2379): store the cluster in "
-                        "etcd, as kube-apiserver")
-    p.add_argument("--etcd-cafile", default=None, help="CA bundle verifying etcd's certificate")
-    p.add_argument("--etcd-certfile", default=None, help="client certificate for etcd")
-    p.add_argument("--etcd-keyfile", default=None, help="private key of --etcd-certfile")
-    p.add_argument("--etcd-prefix", default="/registry",
-                   help="prefix of every key in etcd (default %(default)s)")
+                        "memory://")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12",
                    help="CIDR Service cluster IPs come from (default %(default)s)")
     p.add_argument("--service-node-port-range", default="30000-32767",
@@ -69,11 +61,6 @@ def _options(args: argparse.Namespace):
         bind_address=args.bind_address,
         secure_port=args.secure_port,
         datastore_endpoint=args.datastore_endpoint,
-        etcd_servers=args.etcd_servers,
-        etcd_cafile=args.etcd_cafile,
-        etcd_certfile=args.etcd_certfile,
-        etcd_keyfile=args.etcd_keyfile,
-        etcd_prefix=args.etcd_prefix,
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         advertise_address=args.advertise_address,
@@ -201,6 +188,13 @@ def cmd_kube_proxy(args: argparse.Namespace) -> None:
     _run(run(args))
 
 
+def cmd_kube_proxy(args: argparse.Namespace) -> None:
+    from .proxy.main import run
+
+    _setup_logging(args.verbosity)
+    _run(run(args))
+
+
 def cmd_hollow_nodes(args: argparse.Namespace) -> None:
     from .hollow import main as hollow_main
     from .hollow.options import OptionError, options_from_args
@@ -267,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_scheduler_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_scheduler)
+    p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
+                       description="Program this node's iptables so that Service IPs and "
+                                   "NodePorts reach their endpoints (kube-proxy).")
+    from .proxy.main import add_flags as add_proxy_flags
+
+    add_proxy_flags(p)
+    p.set_defaults(func=cmd_kube_proxy)
     p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
                        description="Program this node's iptables so that Service IPs and "
                                    "NodePorts reach their endpoints (kube-proxy).")
