@@ -188,13 +188,6 @@ def cmd_kube_proxy(args: argparse.Namespace) -> None:
     _run(run(args))
 
 
-def cmd_kube_proxy(args: argparse.Namespace) -> None:
-    from .proxy.main import run
-
-    _setup_logging(args.verbosity)
-    _run(run(args))
-
-
 def cmd_hollow_nodes(args: argparse.Namespace) -> None:
     from .hollow import main as hollow_main
     from .hollow.options import OptionError, options_from_args
@@ -261,13 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_scheduler_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_scheduler)
-    p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
-                       description="Program this node's iptables so that Service IPs and "
-                                   "NodePorts reach their endpoints (kube-proxy).")
-    from .proxy.main import add_flags as add_proxy_flags
-
-    add_proxy_flags(p)
-    p.set_defaults(func=cmd_kube_proxy)
     p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
                        description="Program this node's iptables so that Service IPs and "
                                    "NodePorts reach their endpoints (kube-proxy).")
