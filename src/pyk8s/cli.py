@@ -26,7 +26,15 @@ def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
                    help="address other cluster members reach this server at")
     p.add_argument("--datastore-endpoint", default=None,
                    help="store URL: sqlite:///PATH/state.db (default: under --data-dir) or "
-                        "memory://")
+                        "memory://, etcd://HOST:2379[,HOST:2379]")
+    p.add_argument("--etcd-servers", default=None,
+                   help="etcd URLs, comma-separated (http(s)://HOST:2379): store the cluster in "
+                        "etcd, as kube-apiserver")
+    p.add_argument("--etcd-cafile", default=None, help="CA bundle verifying etcd's certificate")
+    p.add_argument("--etcd-certfile", default=None, help="client certificate for etcd")
+    p.add_argument("--etcd-keyfile", default=None, help="private key of --etcd-certfile")
+    p.add_argument("--etcd-prefix", default="/registry",
+                   help="prefix of every key in etcd (default %(default)s)")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12",
                    help="CIDR Service cluster IPs come from (default %(default)s)")
     p.add_argument("--service-node-port-range", default="30000-32767",
@@ -61,6 +69,11 @@ def _options(args: argparse.Namespace):
         bind_address=args.bind_address,
         secure_port=args.secure_port,
         datastore_endpoint=args.datastore_endpoint,
+        etcd_servers=args.etcd_servers,
+        etcd_cafile=args.etcd_cafile,
+        etcd_certfile=args.etcd_certfile,
+        etcd_keyfile=args.etcd_keyfile,
+        etcd_prefix=args.etcd_prefix,
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         advertise_address=args.advertise_address,

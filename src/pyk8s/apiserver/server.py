@@ -41,6 +41,11 @@ class APIServerOptions:
     bind_address: str = "127.0.0.1"
     secure_port: int = 6443
     datastore_endpoint: str | None = None
+    etcd_servers: str | None = None  # kube-apiserver's --etcd-servers: http(s)://HOST:PORT,...
+    etcd_cafile: str | None = None
+    etcd_certfile: str | None = None
+    etcd_keyfile: str | None = None
+    etcd_prefix: str = "/registry"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: str = "30000-32767"
     advertise_address: str | None = None
@@ -55,7 +60,15 @@ class APIServerOptions:
     encryption_provider_config: str | None = None
 
     def store_url(self) -> str:
-        return self.datastore_endpoint or f"sqlite://{self.data_dir.resolve()}/state.db"
+        if self.etcd_servers and self.datastore_endpoint:
+            raise ValueError("give --datastore-endpoint or --etcd-servers, not both")
+        return (self.etcd_servers or self.datastore_endpoint
+                or f"sqlite://{self.data_dir.resolve()}/state.db")
+
+    def store_options(self) -> dict:
+        """open_store's etcd options (ignored by the other backends)."""
+        return {"etcd_prefix": self.etcd_prefix, "etcd_ca": self.etcd_cafile,
+                "etcd_cert": self.etcd_certfile, "etcd_key": self.etcd_keyfile}
 
     def client_host(self) -> str:
         if self.bind_address in ("0.0.0.0", "::", ""):
@@ -104,7 +117,7 @@ class APIServer:
         pki.ensure_admin_kubeconfig(ca, pki_dir, self.kubeconfig_path, server_url)
         pki.ensure_component_kubeconfigs(ca, pki_dir, opts.data_dir, server_url)
 
-        store = open_store(opts.store_url())
+        store = open_store(opts.store_url(), **opts.store_options())
         if opts.encryption_provider_config:
             from ..store.encryption import wrap_store
 

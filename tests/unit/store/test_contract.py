@@ -2,7 +2,8 @@
 
 Each test gets a fresh store opened by URL through ``open_store``, exactly as the
 server opens it. A backend is correct when it passes this whole file unchanged.
-The ``encrypted:`` variants run the same suite through the encryption-at-rest
+The ``etcd`` variant runs on a throwaway etcd process per test (conftest.py). The
+``encrypted:`` variants run the same suite through the encryption-at-rest
 wrapper (every key encrypted), which must be invisible to the contract.
 """
 
@@ -45,11 +46,13 @@ def open_url(url: str) -> Store:
     return open_store(url)
 
 
-@pytest.fixture(params=["memory", "sqlite", "encrypted:memory", "encrypted:sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "etcd", "encrypted:memory", "encrypted:sqlite"])
 def url(request: pytest.FixtureRequest, tmp_path) -> str:
     wrapper = "encrypted:" if request.param.startswith("encrypted:") else ""
     if request.param.endswith("memory"):
         return f"{wrapper}memory://"
+    if request.param.endswith("etcd"):
+        return f"{wrapper}etcd://{request.getfixturevalue('etcd').endpoint}"
     return f"{wrapper}sqlite://{tmp_path / 'state.db'}"
 
 

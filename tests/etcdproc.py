@@ -1,0 +1,82 @@
+"""Starts a throwaway single-member etcd (Debian's etcd-server) on loopback for tests.
+
+Each instance gets free client and peer ports and its own data directory, so tests that
+need a fresh revision counter (the store contract suite) can each have their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from serverproc import free_port
+
+QUOTA_BYTES = 256 * 1024 * 1024
+
+
+def etcd_available() -> bool:
+    return shutil.which("etcd") is not None
+
+
+@dataclass
+class EtcdProcess:
+    data_dir: Path
+    client_port: int = 0
+    peer_port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.client_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    def start(self, timeout: float = 20.0) -> "EtcdProcess":
+        self.client_port = self.client_port or free_port()
+        self.peer_port = self.peer_port or free_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        log = open(self.data_dir.parent / f"{self.data_dir.name}-etcd.log", "ab")
+        self.proc = subprocess.Popen(
+            ["etcd", "--name", "default", "--data-dir", str(self.data_dir),
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+             "--initial-cluster", f"default={peer}", "--initial-cluster-state", "new",
+             "--quota-backend-bytes", str(QUOTA_BYTES), "--heartbeat-interval", "20",
+             "--election-timeout", "200", "--snapshot-count", "10000"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"etcd exited early (code {self.proc.returncode})")
+            if self._healthy():
+                return self
+            time.sleep(0.02)
+        raise RuntimeError("etcd did not become healthy")
+
+    def _healthy(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.client_port), timeout=0.5) as s:
+                s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
+                return b'"health":"true"' in s.recv(4096)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
