@@ -1,7 +1,9 @@
-"""Starts a throwaway single-member etcd (Debian's etcd-server) on loopback for tests.
+"""Starts a throwaway etcd (Debian's etcd-server) on loopback for tests.
 
 Each instance gets free client and peer ports and its own data directory, so tests that
 need a fresh revision counter (the store contract suite) can each have their own.
+:class:`EtcdCluster` starts several members that form one cluster, for fault tests that
+SIGKILL a member and restart it on the same ports and data directory.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from serverproc import free_port
@@ -29,6 +31,12 @@ class EtcdProcess:
     client_port: int = 0
     peer_port: int = 0
     proc: subprocess.Popen | None = None
+    name: str = "default"
+    initial_cluster: str = ""  # NAME=PEER_URL,... of every member (default: this one alone)
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
 
     @property
     def endpoint(self) -> str:
@@ -39,27 +47,36 @@ class EtcdProcess:
         return f"http://{self.endpoint}"
 
     def start(self, timeout: float = 20.0) -> "EtcdProcess":
+        self.launch()
+        self.wait_healthy(timeout)
+        return self
+
+    def launch(self) -> None:
+        """Starts the process (a member of a cluster is healthy only once a quorum runs)."""
         self.client_port = self.client_port or free_port()
         self.peer_port = self.peer_port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        peer = f"http://127.0.0.1:{self.peer_port}"
+        peer = self.peer_url
         log = open(self.data_dir.parent / f"{self.data_dir.name}-etcd.log", "ab")
         self.proc = subprocess.Popen(
-            ["etcd", "--name", "default", "--data-dir", str(self.data_dir),
+            ["etcd", "--name", self.name, "--data-dir", str(self.data_dir),
              "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"default={peer}", "--initial-cluster-state", "new",
+             "--initial-cluster", self.initial_cluster or f"{self.name}={peer}",
+             "--initial-cluster-state", "new",
              "--quota-backend-bytes", str(QUOTA_BYTES), "--heartbeat-interval", "20",
              "--election-timeout", "200", "--snapshot-count", "10000"],
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"etcd exited early (code {self.proc.returncode})")
             if self._healthy():
-                return self
+                return
             time.sleep(0.02)
         raise RuntimeError("etcd did not become healthy")
 
@@ -80,3 +97,39 @@ class EtcdProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: the data directory stays for a restart."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@dataclass
+class EtcdCluster:
+    """``size`` members on loopback ports forming one etcd cluster."""
+
+    base_dir: Path
+    size: int = 3
+    members: list[EtcdProcess] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """Every member's client URL, comma-separated (what --etcd-servers takes)."""
+        return ",".join(m.url for m in self.members)
+
+    def start(self, timeout: float = 30.0) -> EtcdCluster:
+        self.members = [EtcdProcess(self.base_dir / f"m{i}", free_port(), free_port(),
+                                    name=f"m{i}") for i in range(self.size)]
+        initial = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
+        for member in self.members:
+            member.initial_cluster = initial
+            member.launch()
+        for member in self.members:
+            member.wait_healthy(timeout)
+        return self
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()

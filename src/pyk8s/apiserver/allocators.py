@@ -3,7 +3,10 @@
 kube-apiserver hands out a Service's ``clusterIP`` from the service CIDR and its
 ``nodePort``s from the node-port range, honouring values a client asks for and
 refusing ones already taken. These allocators keep that bookkeeping in memory
-(the server rebuilds it from stored Services with :meth:`mark_used` at start).
+(rebuilt from stored Services with :meth:`mark_used`). The service hooks reach them
+through the coroutines :meth:`reserve` and :meth:`unreserve`, so that the API server can
+swap in :mod:`pyk8s.apiserver.rangestore`'s subclasses, which keep the same state in the
+store where several API servers share it.
 Like upstream, dynamic allocation prefers the upper part of each range and keeps
 the lower band for values clients choose themselves, and errors carry upstream's
 words ("provided IP is already allocated", "range is full", ...).
@@ -57,7 +60,19 @@ class _OffsetPool:
         return None
 
 
-class IPAllocator:
+class _AsyncFace:
+    """The coroutine interface the service hooks use; in memory it is immediate."""
+
+    async def reserve(self, specific=None, *, owner: str | None = None):
+        """:meth:`allocate` as a coroutine (a store round trip in the stored subclasses)."""
+        return self.allocate(specific, owner=owner)  # type: ignore[attr-defined]
+
+    async def unreserve(self, value) -> None:
+        """:meth:`release` as a coroutine."""
+        self.release(value)  # type: ignore[attr-defined]
+
+
+class IPAllocator(_AsyncFace):
     """Cluster IPs from one CIDR; its first address is kept for the ``kubernetes`` Service."""
 
     def __init__(self, cidr: str = "10.96.0.0/12") -> None:
@@ -134,7 +149,7 @@ class IPAllocator:
         return self._pool.size - len(self._pool.used)
 
 
-class PortAllocator:
+class PortAllocator(_AsyncFace):
     """Node ports from an inclusive range (30000-32767 by default)."""
 
     def __init__(self, first: int = 30000, last: int = 32767) -> None:

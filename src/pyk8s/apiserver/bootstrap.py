@@ -1,10 +1,11 @@
 """What exists from the first start: system namespaces and the ``kubernetes`` Service.
 
 As kube-apiserver's bootstrap controller does, the API server makes sure the
-namespaces default, kube-system, kube-public and kube-node-lease exist, that the
-``default/kubernetes`` Service holds the first address of the service range, and
-that its Endpoints point at this server. It also rebuilds the IP and port
-allocators from the Services already stored.
+namespaces default, kube-system, kube-public and kube-node-lease exist and that the
+``default/kubernetes`` Service holds the first address of the service range (its
+Endpoints, which list every live API server, are
+:mod:`pyk8s.apiserver.endpointreconciler`'s). It also marks the IPs and ports of the
+Services already stored in the allocators.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ async def restore_allocators(ctx: ServerContext) -> None:
         for port in get_path(svc, "spec", "ports", default=[]) or []:
             if port.get("nodePort"):
                 ctx.node_ports.mark_used(port["nodePort"])
+        if get_path(svc, "spec", "healthCheckNodePort"):
+            ctx.node_ports.mark_used(svc["spec"]["healthCheckNodePort"])
 
 
-async def ensure_system_objects(ctx: ServerContext, advertise_address: str, port: int) -> None:
+async def ensure_system_objects(ctx: ServerContext) -> None:
     objects = ObjectStore(ctx)
     namespaces = ctx.registry.get("", "v1", "namespaces")
     for name in SYSTEM_NAMESPACES:
@@ -46,11 +49,6 @@ async def ensure_system_objects(ctx: ServerContext, advertise_address: str, port
             if err.code != 409:
                 raise
     await _ensure_kubernetes_service(ctx, objects)
-    if ipaddress.ip_address(advertise_address).is_loopback:
-        log.warning("advertise address %s is loopback: not publishing default/kubernetes "
-                    "endpoints (pass --advertise-address)", advertise_address)
-        return
-    await _ensure_kubernetes_endpoints(ctx, objects, advertise_address, port)
 
 
 def first_service_ip(cidr: str) -> str:
@@ -83,25 +81,3 @@ async def _ensure_kubernetes_service(ctx: ServerContext, objects: ObjectStore) -
         if err.code != 409:
             raise
 
-
-async def _ensure_kubernetes_endpoints(ctx: ServerContext, objects: ObjectStore,
-                                       address: str, port: int) -> None:
-    endpoints = ctx.registry.get("", "v1", "endpoints")
-    subsets = [{"addresses": [{"ip": address}],
-                "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}]
-
-    def fresh() -> dict:
-        return {"metadata": {"name": "kubernetes", "namespace": "default",
-                             "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-                "subsets": subsets}
-
-    def mutate(current: dict) -> dict:
-        current["subsets"] = subsets
-        return current
-
-    try:
-        await objects.update(endpoints, "default", "kubernetes", mutate,
-                             create_if_missing=fresh)
-    except errors.APIError as err:
-        if err.code != 409:
-            raise

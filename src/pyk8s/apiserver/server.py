@@ -4,11 +4,18 @@
 directory holds the SQLite state (unless another datastore is given), the PKI
 (``pki/``) and ``admin.conf``; a restart on the same directory keeps every object
 and every credential.
+
+Several API servers may share one etcd (``--etcd-servers``) and one CA: copy the first
+server's ``pki/`` into the next one's data directory before its first start. What they
+must agree on lives in the store: the Service IP and node-port ranges
+(:mod:`.rangestore`) and the list of live servers behind ``default/kubernetes``
+(:mod:`.endpointreconciler`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 import socket
@@ -21,11 +28,12 @@ from .. import pki
 from ..store import open_store
 from . import admission, authn, authz
 from .admission.priority import ensure_builtin_priority_classes
-from .allocators import IPAllocator, PortAllocator
 from .app import APIServerApp, tls_context
 from .bootstrap import ensure_system_objects, first_service_ip, restore_allocators
 from .context import ServerContext
 from .crd.controller import CRDController
+from .endpointreconciler import EndpointReconciler
+from .rangestore import StoredIPAllocator, StoredPortAllocator
 from .resources import builtin_registry
 from .watchcache import WatchCache
 
@@ -101,6 +109,7 @@ class APIServer:
         self.ctx: ServerContext | None = None
         self._compactor: asyncio.Task | None = None
         self._crds: CRDController | None = None
+        self._endpoints: EndpointReconciler | None = None
         self._background: list[asyncio.Task] = []
         self.kubeconfig_path = opts.data_dir / "admin.conf"
 
@@ -127,8 +136,8 @@ class APIServer:
         first, last = (int(p) for p in opts.service_node_port_range.split("-"))
         self.ctx = ctx = ServerContext(
             store=store, registry=registry,
-            cluster_ips=IPAllocator(opts.service_cluster_ip_range),
-            node_ports=PortAllocator(first, last),
+            cluster_ips=StoredIPAllocator(store, opts.service_cluster_ip_range),
+            node_ports=StoredPortAllocator(store, first, last),
             config={"service_cidr": opts.service_cluster_ip_range,
                     "secure_port": opts.secure_port},
         )
@@ -137,13 +146,21 @@ class APIServer:
         ctx.authorizer = authz.build(opts, ctx)
         ctx.admission = admission.build(opts, ctx)
         await restore_allocators(ctx)
+        await ctx.cluster_ips.publish()
+        await ctx.node_ports.publish()
         prefixes = sorted({rt.prefix for rt in registry.all()})
         ctx.watch_cache = WatchCache(store, prefixes)
         await ctx.watch_cache.start()
         self._crds = CRDController(ctx)
         await self._crds.start()
         api = APIServerApp(ctx, server_address=f"{advertise}:{opts.secure_port}")
-        await ensure_system_objects(ctx, advertise, opts.secure_port)
+        await ensure_system_objects(ctx)
+        if ipaddress.ip_address(advertise).is_loopback:
+            log.warning("advertise address %s is loopback: not publishing default/kubernetes "
+                        "endpoints (pass --advertise-address)", advertise)
+        else:
+            self._endpoints = EndpointReconciler(ctx, advertise, opts.secure_port)
+            await self._endpoints.start()
         await ensure_builtin_priority_classes(ctx)
         self._background += await authz.post_start(ctx)
         api.ready = True
@@ -172,6 +189,8 @@ class APIServer:
                 log.exception("compaction failed")
 
     async def stop(self) -> None:
+        if self._endpoints:
+            await self._endpoints.stop()
         if self._compactor:
             self._compactor.cancel()
         for task in self._background:

@@ -73,25 +73,25 @@ class Reservation:
         self.ips: list[str] = []
         self.ports: list[int] = []
 
-    def fail(self, errs: list[FieldError]) -> errors.APIError:
-        self.rollback()
+    async def fail(self, errs: list[FieldError]) -> errors.APIError:
+        await self.rollback()
         meta = self.svc.get("metadata") or {}
         return errors.invalid_object("", "Service", meta.get("name", ""), errs)
 
-    def rollback(self) -> None:
+    async def rollback(self) -> None:
         for ip in self.ips:
-            self.ctx.cluster_ips.release(ip)
+            await self.ctx.cluster_ips.unreserve(ip)
         for port in self.ports:
-            self.ctx.node_ports.release(port)
+            await self.ctx.node_ports.unreserve(port)
 
-    def cluster_ip(self) -> None:
+    async def cluster_ip(self) -> None:
         spec = _spec(self.svc)
         requested = (spec.get("clusterIPs") or [None])[0] or spec.get("clusterIP") or None
         try:
-            ip = self.ctx.cluster_ips.allocate(requested, owner=self.owner)
+            ip = await self.ctx.cluster_ips.reserve(requested, owner=self.owner)
         except AllocationError as err:
             if requested:
-                raise self.fail(
+                raise await self.fail(
                     [
                         invalid(
                             "spec.clusterIPs",
@@ -100,23 +100,23 @@ class Reservation:
                         )
                     ]
                 ) from None
-            self.rollback()
+            await self.rollback()
             raise errors.internal(f"failed to allocate a serviceIP: {err}") from None
         self.ips.append(ip)
         spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
 
-    def node_port(self, path: str, port: int | None) -> int:
+    async def node_port(self, path: str, port: int | None) -> int:
         try:
-            value = self.ctx.node_ports.allocate(port or None, owner=self.owner)
+            value = await self.ctx.node_ports.reserve(port or None, owner=self.owner)
         except AllocationError as err:
             if port:
-                raise self.fail([invalid(path, port, str(err))]) from None
-            self.rollback()
+                raise await self.fail([invalid(path, port, str(err))]) from None
+            await self.rollback()
             raise errors.internal(f"failed to allocate a nodePort: {err}") from None
         self.ports.append(value)
         return value
 
-    def node_ports(self, keep: set[int]) -> None:
+    async def node_ports(self, keep: set[int]) -> None:
         """Allocate every port's nodePort; ports sharing a number share a nodePort."""
         spec = _spec(self.svc)
         ports = spec.get("ports") or []
@@ -141,15 +141,15 @@ class Reservation:
             if wanted in keep or wanted in self.ports:
                 port["nodePort"] = wanted
             else:
-                port["nodePort"] = self.node_port(f"spec.ports[{i}].nodePort", wanted)
+                port["nodePort"] = await self.node_port(f"spec.ports[{i}].nodePort", wanted)
             by_number.setdefault(port.get("port"), port["nodePort"])
 
-    def health_check_port(self, keep: int | None) -> None:
+    async def health_check_port(self, keep: int | None) -> None:
         spec = _spec(self.svc)
         wanted = spec.get("healthCheckNodePort") or 0
         if wanted and wanted == keep:
             return
-        spec["healthCheckNodePort"] = self.node_port("spec.healthCheckNodePort", wanted)
+        spec["healthCheckNodePort"] = await self.node_port("spec.healthCheckNodePort", wanted)
 
 
 def init_ip_families(svc: dict, cluster_family: str) -> list[FieldError]:
@@ -212,20 +212,20 @@ def init_ip_families(svc: dict, cluster_family: str) -> list[FieldError]:
     return errs
 
 
-def allocate_ips(res: Reservation) -> None:
+async def allocate_ips(res: Reservation) -> None:
     errs = init_ip_families(res.svc, res.ctx.cluster_ips.family)
     if errs:
-        raise res.fail(errs)
+        raise await res.fail(errs)
     if not is_headless(res.svc):
-        res.cluster_ip()
+        await res.cluster_ip()
 
 
-def release_all(ctx: "ServerContext", svc: dict) -> None:
+async def release_all(ctx: "ServerContext", svc: dict) -> None:
     spec = svc.get("spec") or {}
     for ip in spec.get("clusterIPs") or []:
         if ip != "None":
-            ctx.cluster_ips.release(ip)
+            await ctx.cluster_ips.unreserve(ip)
     for port in node_ports_of(svc):
-        ctx.node_ports.release(port)
+        await ctx.node_ports.unreserve(port)
     if spec.get("healthCheckNodePort"):
-        ctx.node_ports.release(spec["healthCheckNodePort"])
+        await ctx.node_ports.unreserve(spec["healthCheckNodePort"])

@@ -454,36 +454,36 @@ class ServiceStrategy(Strategy):
         if not needs_cluster_ip(obj):
             return
         res = Reservation(ctx, obj)
-        allocate_ips(res)
+        await allocate_ips(res)
         if needs_node_port(obj):
-            res.node_ports(set())
+            await res.node_ports(set())
         if needs_health_check(obj):
-            res.health_check_port(None)
+            await res.health_check_port(None)
 
     async def before_update(self, ctx: "ServerContext", obj: dict, old: dict) -> None:
         res = Reservation(ctx, obj)
         old_spec = old.get("spec") or {}
         if needs_cluster_ip(obj) and not needs_cluster_ip(old):
-            allocate_ips(res)
+            await allocate_ips(res)
         if needs_node_port(obj):
-            res.node_ports(node_ports_of(old))
+            await res.node_ports(node_ports_of(old))
         if needs_health_check(obj):
             keep = old_spec.get("healthCheckNodePort") if needs_health_check(old) else None
-            res.health_check_port(keep)
+            await res.health_check_port(keep)
         # Only once everything new is reserved: give back what the service no longer holds.
         spec = _spec(obj)
         if needs_cluster_ip(old) and not needs_cluster_ip(obj):
             for ip in old_spec.get("clusterIPs") or []:
                 if ip != "None":
-                    ctx.cluster_ips.release(ip)
+                    await ctx.cluster_ips.unreserve(ip)
         for port in node_ports_of(old) - node_ports_of(obj):
-            ctx.node_ports.release(port)
+            await ctx.node_ports.unreserve(port)
         old_hc = old_spec.get("healthCheckNodePort")
         if old_hc and old_hc != spec.get("healthCheckNodePort"):
-            ctx.node_ports.release(old_hc)
+            await ctx.node_ports.unreserve(old_hc)
 
     async def after_delete(self, ctx: "ServerContext", obj: dict) -> None:
-        release_all(ctx, obj)
+        await release_all(ctx, obj)
 
     async def undo_create(self, ctx: "ServerContext", obj: dict) -> None:
-        release_all(ctx, obj)
+        await release_all(ctx, obj)
