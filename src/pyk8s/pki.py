@@ -3,8 +3,10 @@
 On first start the API server makes a cluster CA, a serving certificate whose
 SANs cover every name clients use for it, an admin client certificate
 (O=system:masters) wrapped in ``admin.conf``, and the control-plane components'
-kubeconfigs (``scheduler.conf``, ``controller-manager.conf``, ``kube-proxy.conf``). Later starts reuse the files, so
-kubeconfigs handed out stay valid.
+kubeconfigs (``scheduler.conf``, ``controller-manager.conf``, ``kube-proxy.conf``) and
+the API server's client certificate for kubelets (``apiserver-kubelet-client.crt``).
+Later starts reuse the files, so kubeconfigs handed out stay valid. A kubelet started
+without a serving certificate makes itself a self-signed one, as upstream's does.
 """
 
 from __future__ import annotations
@@ -235,7 +237,49 @@ COMPONENTS = (
 def ensure_component_kubeconfigs(ca: KeyPair, pki_dir: Path, directory: Path,
                                  server: str) -> list[Path]:
     """``scheduler.conf``, ``controller-manager.conf`` and ``kube-proxy.conf`` in
-    ``directory``, each with its component's client certificate."""
+    ``directory``, each with its component's client certificate; also the API server's
+    own client certificate for kubelets (no kubeconfig: the API server reads it)."""
+    ensure_kubelet_client_cert(ca, pki_dir)
     return [ensure_client_kubeconfig(ca, pki_dir, directory / file, server,
                                      cert_name=cert, common_name=user)
             for file, cert, user in COMPONENTS]
+
+
+def ensure_kubelet_client_cert(ca: KeyPair, pki_dir: Path) -> KeyPair:
+    """``apiserver-kubelet-client.crt``: how the API server authenticates to kubelets
+    (logs, exec), CN kube-apiserver-kubelet-client in O=system:masters as kubeadm."""
+    pair = KeyPair(pki_dir / "apiserver-kubelet-client.crt",
+                   pki_dir / "apiserver-kubelet-client.key")
+    if not (pair.cert_path.exists() and pair.key_path.exists()):
+        issue(ca, pair, common_name="kube-apiserver-kubelet-client",
+              organizations=("system:masters",))
+    return pair
+
+
+def ensure_self_signed(pair: KeyPair, *, common_name: str, dns_names: tuple[str, ...] = (),
+                       ip_addresses: tuple[str, ...] = ()) -> KeyPair:
+    """A self-signed serving certificate (the kubelet's ``kubelet.crt`` when no
+    ``--tls-cert-file`` is given), made once."""
+    if pair.cert_path.exists() and pair.key_path.exists():
+        return pair
+    key = _new_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ip_addresses]
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + LEAF_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                       critical=False)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    _write(pair, builder.sign(key, hashes.SHA256()), key)
+    return pair

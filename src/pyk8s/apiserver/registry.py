@@ -24,6 +24,8 @@ SUBRESOURCE_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, str, str] | None
     "approval": (("get", "patch", "update"), None),
     "finalize": (("update",), None),
     "token": (("create",), ("authentication.k8s.io", "v1", "TokenRequest")),
+    "log": (("get",), None),
+    "exec": (("create", "get"), ("", "v1", "PodExecOptions")),
 }
 
 

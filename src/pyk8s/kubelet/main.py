@@ -4,7 +4,8 @@ Start-up follows the kubelet: connect with the given kubeconfig (the admin one i
 tests, ``system:node:<name>`` credentials in a real cluster), register the Node, start
 the informers (pods with ``spec.nodeName=<node>``, Services for the environment),
 then run until SIGTERM: the node status loop, the Lease heartbeat, the pod workers
-with their relist, and the static pods when ``--pod-manifest-path`` is set. On stop
+with their relist, the static pods when ``--pod-manifest-path`` is set, and the HTTPS
+server for logs and exec (``server.py``) when a ``--port`` is given. On stop
 the workers end but containers keep running, so a restarted kubelet adopts its pods
 (their containers are found again by the labels they carry).
 """
@@ -17,15 +18,18 @@ import os
 import signal
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .. import pki
 from ..client import Client, Config, EventRecorder, SharedInformerFactory, load_config
 from ..client.informers import DeletedFinalStateUnknown
 from .actions import RestartBackoff
 from .kuberuntime import PodRuntime, RuntimeOptions
 from .lease import NodeLease
-from .nodestatus import NodeStatusManager, allocatable, read_machine
+from .nodestatus import KUBELET_PORT, NodeStatusManager, allocatable, read_machine
 from .podworkers import PodWorkers
 from .runtime import Runtime
+from .server import KubeletServer, ServerTLS, SubjectAccessReviewer
 from .static import StaticPods, is_mirror, is_static
 from .volumes import VolumeManager
 
@@ -51,6 +55,12 @@ class KubeletOptions:
     pod_resync: float = 10.0
     static_period: float = 20.0
     labels: dict[str, str] = field(default_factory=dict)
+    port: int = 0  # the HTTPS server's port (the CLI's default 10250); 0: no server
+    address: str = "0.0.0.0"
+    tls_cert_file: str = ""
+    tls_private_key_file: str = ""
+    client_ca_file: str = ""
+    authorization_mode: str = "Webhook"  # or AlwaysAllow (any authenticated client)
 
 
 def detect_node_ip() -> str:
@@ -76,7 +86,8 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                           reporting_instance=opts.node_name) as recorder:
         nodes = NodeStatusManager(client, runtime, node_name=opts.node_name, node_ip=node_ip,
                                   root_dir=opts.root_dir, pod_cidr=opts.pod_cidr, labels=opts.labels,
-                                  update_frequency=opts.node_status_update_frequency)
+                                  update_frequency=opts.node_status_update_frequency,
+                                  kubelet_port=opts.port or KUBELET_PORT)
         if not await nodes.register(stop):
             return
         lease = NodeLease(client, opts.node_name, lambda: nodes.uid,
@@ -85,6 +96,7 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
         pods = factory.informer("v1", "Pod", field_selector=f"spec.nodeName={opts.node_name}")
         services = factory.informer("v1", "Service")
         factory.start()
+        server: KubeletServer | None = None
         try:
             if not await factory.wait_for_sync(SYNC_TIMEOUT):
                 log.warning("informers did not sync within %.0fs; starting anyway",
@@ -121,6 +133,12 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                                     workers=workers, pods=pods.store,
                                     period=opts.static_period)
             _watch_pods(pods, workers, static)
+            if opts.port:
+                authorize = (SubjectAccessReviewer(client, opts.node_name)
+                             if opts.authorization_mode == "Webhook" else None)
+                server = KubeletServer(runtime, lambda ns, name: pods.store.get(f"{ns}/{name}"),
+                                       authorize=authorize)
+                await server.start(opts.address, opts.port, serving_tls(opts, node_ip))
             log.info("kubelet %s running (node IP %s, runtime %s)", opts.node_name, node_ip,
                      nodes.runtime_name)
             if ready is not None:
@@ -132,7 +150,21 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                 if static is not None:
                     group.create_task(static.run(stop), name="static pods")
         finally:
+            if server is not None:
+                await server.stop()
             await factory.stop()
+
+
+def serving_tls(opts: KubeletOptions, node_ip: str) -> ServerTLS:
+    """The flags' certificate, else a self-signed ``<root>/pki/kubelet.crt`` as upstream."""
+    if opts.tls_cert_file:
+        return ServerTLS(opts.tls_cert_file, opts.tls_private_key_file, opts.client_ca_file)
+    directory = Path(opts.root_dir) / "pki"
+    pair = pki.ensure_self_signed(
+        pki.KeyPair(directory / "kubelet.crt", directory / "kubelet.key"),
+        common_name=f"{opts.node_name}@kubelet", dns_names=(opts.node_name,),
+        ip_addresses=(node_ip,))
+    return ServerTLS(str(pair.cert_path), str(pair.key_path), opts.client_ca_file)
 
 
 def _watch_pods(informer, workers: PodWorkers, static: StaticPods | None) -> None:
@@ -183,7 +215,10 @@ def options_from_args(args) -> KubeletOptions:
         pod_manifest_path=args.pod_manifest_path or "", node_ip=args.node_ip or "",
         pod_cidr=args.pod_cidr or "",
         cluster_dns=tuple(filter(None, args.cluster_dns.split(","))),
-        cluster_domain=args.cluster_domain, labels=labels)
+        cluster_domain=args.cluster_domain, labels=labels, port=args.port,
+        address=args.address, tls_cert_file=args.tls_cert_file or "",
+        tls_private_key_file=args.tls_private_key_file or "",
+        client_ca_file=args.client_ca_file or "", authorization_mode=args.authorization_mode)
 
 
 def add_flags(p) -> None:
@@ -204,4 +239,17 @@ def add_flags(p) -> None:
     p.add_argument("--cluster-domain", default="cluster.local",
                    help="cluster DNS domain (default %(default)s)")
     p.add_argument("--node-labels", default="", help="labels to add to the Node: k=v,k2=v2")
+    p.add_argument("--port", type=int, default=KUBELET_PORT,
+                   help="HTTPS port for logs and exec (0: none; default %(default)s)")
+    p.add_argument("--address", default="0.0.0.0",
+                   help="address to serve on (default %(default)s)")
+    p.add_argument("--tls-cert-file", default=None,
+                   help="serving certificate (default: self-signed under --root-dir/pki)")
+    p.add_argument("--tls-private-key-file", default=None, help="key of --tls-cert-file")
+    p.add_argument("--client-ca-file", default=None,
+                   help="CA whose client certificates are accepted (the API server's)")
+    p.add_argument("--authorization-mode", default="Webhook",
+                   choices=("Webhook", "AlwaysAllow"),
+                   help="authorize clients by SubjectAccessReview, or allow all "
+                        "authenticated ones (default %(default)s)")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")

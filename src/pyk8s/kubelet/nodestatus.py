@@ -162,11 +162,12 @@ class NodeStatusManager:
     def __init__(self, client: Client, runtime: Runtime, *, node_name: str, node_ip: str,
                  root_dir: str, pod_cidr: str = "", labels: dict[str, str] | None = None,
                  update_frequency: float = 10.0,
-                 report_frequency: float = 300.0) -> None:
+                 report_frequency: float = 300.0, kubelet_port: int = KUBELET_PORT) -> None:
         self.api = client.api("v1", "Node")
         self.runtime = runtime
         self.name, self.node_ip, self.root_dir = node_name, node_ip, root_dir
         self.pod_cidr = pod_cidr
+        self.kubelet_port = kubelet_port
         self.labels = {**default_labels(node_name), **(labels or {})}
         self.update_frequency, self.report_frequency = update_frequency, report_frequency
         self.uid: str | None = None
@@ -193,7 +194,7 @@ class NodeStatusManager:
             "conditions": conditions(m, ok, error, (old or {}).get("conditions"), now),
             "addresses": [{"type": "InternalIP", "address": self.node_ip},
                           {"type": "Hostname", "address": socket.gethostname()}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port}},
             "nodeInfo": {"machineID": self._machine_id, "systemUUID": self._machine_id,
                          "bootID": self._boot_id, "kernelVersion": platform.release(),
                          "osImage": _os_image(), "operatingSystem": "linux",

@@ -25,6 +25,7 @@ _SUBRESOURCE: dict[tuple[str, str, str], SubresourceHandler] = {}
 HANDLER_MODULES = (
     "pyk8s.apiserver.authn.api",
     "pyk8s.apiserver.authz.api",
+    "pyk8s.apiserver.handlers.podproxy",
 )
 _loaded = False
 

@@ -104,6 +104,26 @@ class ExecResult:
     stderr: bytes
 
 
+class ExecSession(Protocol):
+    """One process started by :meth:`Runtime.exec_stream`, driven by the kubelet's exec
+    server. Output arrives as ``(stream, data)`` with stream 1 (stdout) or 2 (stderr; never
+    with a tty); ``None`` means both streams are done. ``close`` abandons the process
+    (the client went away) and is safe to call at any time, also after ``wait_exit``."""
+
+    async def write_stdin(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    async def read_output(self) -> tuple[int, bytes] | None: ...
+
+    async def resize(self, width: int, height: int) -> None: ...
+
+    async def wait_exit(self) -> int:
+        """The exit code, once the process ended and its output was read."""
+
+    async def close(self) -> None: ...
+
+
 class RuntimeError_(Exception):
     """A runtime call failed; ``code`` is the gRPC status name when known."""
 
@@ -143,6 +163,11 @@ class Runtime(Protocol):
     async def container_status(self, container_id: str) -> ContainerStatus: ...
 
     async def exec_sync(self, container_id: str, cmd: list[str], timeout: int) -> ExecResult: ...
+
+    async def exec_stream(self, container_id: str, cmd: list[str], *, stdin: bool,
+                          tty: bool) -> ExecSession:
+        """Start ``cmd`` in a running container with streams attached (CRI Exec); fails
+        with RuntimeError_ when the container is not running."""
 
     async def image_status(self, image: str) -> str | None:
         """The image's id when present locally, else None."""

@@ -12,7 +12,8 @@ until they are stopped, unless the test scripts them:
   fails and the container is left EXITED with code 128 (reason ``StartError``);
 - ``exit(container_id, code)``: a running container dies now (a crash, an OOM kill);
 - ``images`` / ``registry``: what is local, and what ``pull_image`` can fetch;
-- ``exec_handler``: answers ``exec_sync`` (default: ``echo``, ``true``, ``false``);
+- ``exec_handler``: answers ``exec_sync`` and ``exec_stream`` (default: ``echo``, ``true``,
+  ``false``, ``sh -c 'exit N'``); a streamed ``cat`` echoes its stdin until it closes;
 - ``log_lines={"web": ["hello"]}``: written in CRI log format when the container starts.
 
 Every call is appended to ``calls`` as ``(method, *args)`` so tests can assert the
@@ -21,10 +22,12 @@ actions a sync made, as controller tests do with client actions.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import itertools
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -35,6 +38,7 @@ from . import (
     ContainerConfig,
     ContainerStatus,
     ExecResult,
+    ExecSession,
     PodSandboxConfig,
     PodSandboxStatus,
     RuntimeError_,
@@ -53,12 +57,18 @@ def image_id(ref: str) -> str:
 
 
 def default_exec(_status: ContainerStatus, cmd: list[str]) -> ExecResult:
-    """``echo``, ``true`` and ``false`` behave; any other command succeeds silently."""
+    """``echo``, ``true``, ``false`` and ``sh -c 'exit N'`` behave; any other command
+    succeeds silently."""
     if cmd and cmd[0] == "echo":
         return ExecResult(0, (" ".join(cmd[1:]) + "\n").encode(), b"")
     if cmd and cmd[0] == "false":
         return ExecResult(1, b"", b"")
+    if len(cmd) == 3 and cmd[:2] == ["sh", "-c"]:
+        found = re.fullmatch(r"\s*exit\s+(\d+)\s*", cmd[2])
+        if found:
+            return ExecResult(int(found.group(1)), b"", b"")
     return ExecResult(0, b"", b"")
+
 
 
 def cri_log_line(stream: str, text: str, ts_ns: int) -> str:
@@ -66,6 +76,53 @@ def cri_log_line(stream: str, text: str, ts_ns: int) -> str:
     sec, nsec = divmod(ts_ns, 1_000_000_000)
     stamp = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp}.{nsec:09d}Z {stream} F {text}\n"
+
+
+class FakeExecSession:
+    """A streamed exec in memory: ``cat`` (``result`` None) echoes stdin to stdout until
+    stdin closes and exits 0; any other command answers at once with ``result``'s stdout,
+    stderr (on stdout under a tty, as a terminal merges them) and exit code."""
+
+    def __init__(self, result: ExecResult | None, *, tty: bool) -> None:
+        self._output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        self._echo = result is None
+        self._done = False
+        self.exit_code = 0 if result is None else result.exit_code
+        self.stdin_closed = False
+        self.closed = False
+        self.resizes: list[tuple[int, int]] = []
+        if result is not None:
+            if result.stdout:
+                self._output.put_nowait((1, result.stdout))
+            if result.stderr:
+                self._output.put_nowait((1 if tty else 2, result.stderr))
+            self._output.put_nowait(None)
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self._echo and not self.stdin_closed:
+            self._output.put_nowait((1, data))
+
+    async def close_stdin(self) -> None:
+        if not self.stdin_closed:
+            self.stdin_closed = True
+            if self._echo:
+                self._output.put_nowait(None)
+
+    async def read_output(self) -> tuple[int, bytes] | None:
+        if self._done:
+            return None
+        item = await self._output.get()
+        self._done = item is None
+        return item
+
+    async def resize(self, width: int, height: int) -> None:
+        self.resizes.append((width, height))
+
+    async def wait_exit(self) -> int:
+        return self.exit_code
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 @dataclass
@@ -101,6 +158,7 @@ class FakeRuntime:
         self.log_lines = dict(log_lines or {})
         self.clock = clock
         self.calls: list[tuple] = []
+        self.exec_sessions: list[FakeExecSession] = []
         self.sandboxes: dict[str, _Sandbox] = {}
         self.containers: dict[str, _Container] = {}
         self._ip_prefix = pod_cidr_prefix
@@ -289,6 +347,19 @@ class FakeRuntime:
             raise RuntimeError_(f"container {container_id!r} is in {c.status.state} state",
                                 "Unknown")
         return self.exec_handler(copy.deepcopy(c.status), list(cmd))
+
+    async def exec_stream(self, container_id: str, cmd: list[str], *, stdin: bool,
+                          tty: bool) -> ExecSession:
+        self._enter("exec_stream", container_id, list(cmd), stdin, tty)
+        c = self._container(container_id)
+        if c.status.state != "CONTAINER_RUNNING":
+            raise RuntimeError_(f"container {container_id!r} is in {c.status.state} state",
+                                "Unknown")
+        result = None if cmd == ["cat"] else self.exec_handler(copy.deepcopy(c.status),
+                                                                 list(cmd))
+        session = FakeExecSession(result, tty=tty)
+        self.exec_sessions.append(session)
+        return session
 
     async def image_status(self, image: str) -> str | None:
         self._enter("image_status", image)
