@@ -1,8 +1,9 @@
 """The ``pyk8s`` command: one entry point for every component.
 
-``pyk8s server`` is the all-in-one control plane ``make run`` starts;
-``pyk8s apiserver`` runs just the API server. Flags follow kube-apiserver's
-names so that what users know carries over.
+``pyk8s server`` is the all-in-one cluster ``make run`` starts: the control plane and,
+as k3s's server does, a kubelet that makes this machine a node; ``pyk8s apiserver`` runs
+just the API server. Flags follow kube-apiserver's names so that what users know carries
+over.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -116,11 +118,13 @@ def cmd_apiserver(args: argparse.Namespace) -> None:
     _run(serve_forever(_options(args)))
 
 
-#: Control-plane components ``pyk8s server`` supervises besides the API server, with
-#: the kubeconfig (written by the API server into the data dir) each one uses.
+#: Components ``pyk8s server`` supervises besides the API server, with the kubeconfig
+#: (in the data dir) each one uses: the API server writes the control plane's,
+#: :func:`_ensure_kubelet_kubeconfig` the kubelet's.
 CLIENT_COMPONENTS = (
     ("controller-manager", "controller-manager.conf", "kube_controller_manager_arg"),
     ("scheduler", "scheduler.conf", "kube_scheduler_arg"),
+    ("kubelet", "kubelet.conf", "kubelet_arg"),
 )
 
 
@@ -130,7 +134,28 @@ COMPONENT_FLAGS = {
                            "--cluster-signing-cert-file", "{data_dir}/pki/ca.crt",
                            "--cluster-signing-key-file", "{data_dir}/pki/ca.key",
                            "--root-ca-file", "{data_dir}/pki/ca.crt"),
+    "kubelet": ("--node-name", "{node_name}", "--root-dir", "{data_dir}/kubelet",
+                "--client-ca-file", "{data_dir}/pki/ca.crt"),
 }
+
+#: ``pyk8s server`` flags that are not the API server's.
+SERVER_ONLY_FLAGS = ("help", "kube_scheduler_arg", "kube_controller_manager_arg", "kubelet_arg",
+                     "disable", "node_name")
+
+
+def _ensure_kubelet_kubeconfig(data_dir: Path, server: str, node_name: str) -> Path:
+    """``kubelet.conf`` for the server's own node: user ``system:node:<name>`` in group
+    ``system:nodes``, so the Node authorizer and NodeRestriction judge it as any kubelet
+    (k3s's server likewise issues its agent's client certificate). The certificate is kept
+    per node name (``pki/kubelet-<name>.crt``): renaming the node never reuses another's."""
+    from . import pki
+
+    pki_dir = data_dir / "pki"
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    ca = pki.ensure_ca(pki_dir)
+    return pki.ensure_client_kubeconfig(
+        ca, pki_dir, data_dir / "kubelet.conf", server, cert_name=f"kubelet-{node_name}",
+        common_name=f"system:node:{node_name}", organizations=("system:nodes",))
 
 
 def _apiserver_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str]:
@@ -138,8 +163,7 @@ def _apiserver_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     out = []
     for action in parser._actions:
         dest = action.dest
-        if not action.option_strings or dest in ("help", "kube_scheduler_arg",
-                                                  "kube_controller_manager_arg", "disable"):
+        if not action.option_strings or dest in SERVER_ONLY_FLAGS:
             continue
         value = getattr(args, dest, None)
         if value is None or value == action.default:
@@ -159,12 +183,16 @@ def cmd_server(args: argparse.Namespace) -> None:
     components = [Component("apiserver", component_argv("apiserver", apiserver_args),
                             ready_url=f"https://{host}:{args.secure_port}/readyz")]
     available = set(args.commands)
+    node_name = args.node_name or socket.gethostname().lower()
     for command, kubeconfig, extra_dest in CLIENT_COMPONENTS:
         if command not in available or command in args.disable:
             continue
+        if command == "kubelet":
+            _ensure_kubelet_kubeconfig(data_dir, f"https://{host}:{args.secure_port}", node_name)
         argv = ["--kubeconfig", str(data_dir / kubeconfig), *COMPONENT_FLAGS.get(command, ()),
                 *getattr(args, extra_dest)]
-        argv = [a.replace("{data_dir}", str(data_dir)) for a in argv]
+        argv = [a.replace("{data_dir}", str(data_dir)).replace("{node_name}", node_name)
+                for a in argv]
         components.append(Component(command, component_argv(command, argv)))
 
     def announce() -> None:
@@ -235,17 +263,23 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("server", help="run the all-in-one control plane (what `make run` starts)",
-                       description="Run the all-in-one control plane in the foreground: the "
-                                   "API server, then the components that talk to it, each in "
-                                   "its own process, restarted if it dies.")
+    p = sub.add_parser("server", help="run the all-in-one cluster (what `make run` starts)",
+                       description="Run the all-in-one cluster in the foreground: the API "
+                                   "server, then the components that talk to it (controller "
+                                   "manager, scheduler and a kubelet making this machine a "
+                                   "node), each in its own process, restarted if it dies.")
     _add_apiserver_flags(p)
     p.add_argument("--kube-scheduler-arg", action="append", default=[], metavar="ARG",
                    help="extra flag for the scheduler (repeatable)")
     p.add_argument("--kube-controller-manager-arg", action="append", default=[], metavar="ARG",
                    help="extra flag for the controller manager (repeatable)")
+    p.add_argument("--kubelet-arg", action="append", default=[], metavar="ARG",
+                   help="extra flag for the kubelet (repeatable), e.g. "
+                        "--kubelet-arg=--kill-pods-on-exit")
+    p.add_argument("--node-name", default=None,
+                   help="name of this machine's Node (default: the hostname)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENT",
-                   help="do not run this component (scheduler, controller-manager)")
+                   help="do not run this component (scheduler, controller-manager, kubelet)")
     p.set_defaults(func=cmd_server, parser=p)
     p = sub.add_parser("apiserver", help="run the Kubernetes API server",
                        description="Run the Kubernetes API server in the foreground.")

@@ -8,6 +8,11 @@ with their relist, the static pods when ``--pod-manifest-path`` is set, and the 
 server for logs and exec (``server.py``) when a ``--port`` is given. On stop
 the workers end but containers keep running, so a restarted kubelet adopts its pods
 (their containers are found again by the labels they carry).
+
+The runtime is the CRI endpoint given by ``--container-runtime-endpoint``, or, without
+one, a containerd of the kubelet's own under ``--root-dir`` (:mod:`.ownruntime`, as k3s):
+the kubelet then also owns the pod network's CNI config, written from the watched Node's
+podCIDR (:mod:`.podnetwork`). ``--kill-pods-on-exit`` removes every pod when it stops.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ from .actions import RestartBackoff
 from .kuberuntime import PodRuntime, RuntimeOptions
 from .lease import NodeLease
 from .nodestatus import KUBELET_PORT, NodeStatusManager, allocatable, read_machine
+from .ownruntime import own_containerd
+from .podnetwork import NetworkOptions, PodNetwork
 from .podworkers import PodWorkers
 from .runtime import Runtime
+from .runtime.cri import CRIRuntime
 from .server import KubeletServer, ServerTLS, SubjectAccessReviewer
 from .static import StaticPods, is_mirror, is_static
 from .volumes import VolumeManager
@@ -42,7 +50,13 @@ SYNC_TIMEOUT = 60.0
 class KubeletOptions:
     node_name: str
     root_dir: str = "/var/lib/pyk8s/kubelet"
-    container_runtime_endpoint: str = "unix:///run/containerd/containerd.sock"
+    container_runtime_endpoint: str = ""  # "": start a containerd of our own
+    image_cache_dir: str = ""  # offline image tarballs (default: <root_dir>/offline-images)
+    kill_pods_on_exit: bool = False
+    cni_bridge: str = "cni0"
+    cni_network: str = "pyk8s"
+    cluster_cidr: str = "10.244.0.0/16"
+    service_cidr: str = "10.96.0.0/12"
     pod_manifest_path: str = ""
     node_ip: str = ""
     pod_cidr: str = ""
@@ -70,15 +84,34 @@ def detect_node_ip() -> str:
         return "127.0.0.1"
 
 
-def connect_runtime(endpoint: str) -> Runtime:
-    from .runtime.cri import CRIRuntime
-
+def connect_runtime(endpoint: str) -> CRIRuntime:
     return CRIRuntime(endpoint)
 
 
+async def run_with_runtime(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
+                           ready: asyncio.Event | None = None) -> None:
+    """Connect to the runtime, or start a containerd of our own, and run until ``stop``."""
+    if opts.container_runtime_endpoint:
+        runtime = connect_runtime(opts.container_runtime_endpoint)
+        try:
+            await run(opts, config, stop, runtime=runtime, ready=ready)
+        finally:
+            await runtime.close()
+        return
+    cache = opts.image_cache_dir or os.path.join(opts.root_dir, "offline-images")
+    async with own_containerd(opts.root_dir, image_cache_dir=cache,
+                              kill_pods_on_exit=opts.kill_pods_on_exit) as (runtime, copts):
+        network = NetworkOptions(
+            conf_dir=copts.cni_conf_dir, data_dir=copts.cni_data_dir, bridge=opts.cni_bridge,
+            network=opts.cni_network,
+            unreachable=tuple(filter(None, (opts.service_cidr, opts.cluster_cidr))))
+        await run(opts, config, stop, runtime=runtime, ready=ready, network=network)
+
+
 async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
-              runtime: Runtime, ready: asyncio.Event | None = None) -> None:
-    """Run the kubelet until ``stop`` is set."""
+              runtime: Runtime, ready: asyncio.Event | None = None,
+              network: NetworkOptions | None = None) -> None:
+    """Run the kubelet until ``stop`` is set; with ``network``, it owns the CNI config."""
     os.makedirs(opts.root_dir, exist_ok=True)
     node_ip = opts.node_ip or detect_node_ip()
     async with Client(config) as client, \
@@ -95,6 +128,13 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
         factory = SharedInformerFactory(client)
         pods = factory.informer("v1", "Pod", field_selector=f"spec.nodeName={opts.node_name}")
         services = factory.informer("v1", "Service")
+        pod_network = None
+        if network is not None:
+            pod_network = PodNetwork(network, runtime, on_ready=nodes.poke)
+            node = factory.informer("v1", "Node",
+                                    field_selector=f"metadata.name={opts.node_name}")
+            node.add_event_handler(on_add=pod_network.node_changed,
+                                   on_update=lambda old, new: pod_network.node_changed(new))
         factory.start()
         server: KubeletServer | None = None
         try:
@@ -149,6 +189,8 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                 group.create_task(workers.run(stop), name="pod workers")
                 if static is not None:
                     group.create_task(static.run(stop), name="static pods")
+                if pod_network is not None:
+                    group.create_task(pod_network.run(stop), name="pod network")
         finally:
             if server is not None:
                 await server.stop()
@@ -197,13 +239,7 @@ async def main(args) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runtime = connect_runtime(opts.container_runtime_endpoint)
-    try:
-        await run(opts, config, stop, runtime=runtime)
-    finally:
-        close = getattr(runtime, "close", None)
-        if close is not None:
-            await close()
+    await run_with_runtime(opts, config, stop)
     return 0
 
 
@@ -211,7 +247,10 @@ def options_from_args(args) -> KubeletOptions:
     labels = dict(item.split("=", 1) for item in filter(None, args.node_labels.split(",")))
     return KubeletOptions(
         node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
-        container_runtime_endpoint=args.container_runtime_endpoint,
+        container_runtime_endpoint=args.container_runtime_endpoint or "",
+        image_cache_dir=args.image_cache_dir or "", kill_pods_on_exit=args.kill_pods_on_exit,
+        cni_bridge=args.cni_bridge_name, cni_network=args.cni_network_name,
+        cluster_cidr=args.cluster_cidr, service_cidr=args.service_cidr,
         pod_manifest_path=args.pod_manifest_path or "", node_ip=args.node_ip or "",
         pod_cidr=args.pod_cidr or "",
         cluster_dns=tuple(filter(None, args.cluster_dns.split(","))),
@@ -225,9 +264,26 @@ def add_flags(p) -> None:
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
                    help="kubeconfig with the kubelet's credentials")
     p.add_argument("--node-name", default=None, help="name of the Node (default: hostname)")
-    p.add_argument("--container-runtime-endpoint",
-                   default="unix:///run/containerd/containerd.sock",
-                   help="CRI endpoint of the container runtime (default %(default)s)")
+    p.add_argument("--container-runtime-endpoint", default="",
+                   help="CRI endpoint of the container runtime, unix:///PATH (default: start "
+                        "a containerd of the kubelet's own under --root-dir)")
+    p.add_argument("--image-cache-dir", default=None,
+                   help="where the offline pause/busybox image tarballs are kept "
+                        "(default: ROOT_DIR/offline-images)")
+    p.add_argument("--kill-pods-on-exit", action="store_true",
+                   help="with its own containerd: stop and remove every pod when the kubelet "
+                        "stops (default: containers keep running and are adopted on restart)")
+    p.add_argument("--cni-bridge-name", default="cni0",
+                   help="bridge of the pod network (default %(default)s)")
+    p.add_argument("--cni-network-name", default="pyk8s",
+                   help="CNI network name; CNI tags its iptables rules with it "
+                        "(default %(default)s)")
+    p.add_argument("--cluster-cidr", default="10.244.0.0/16",
+                   help="pod addresses of the whole cluster: routed 'unreachable' here "
+                        "unless a more specific route exists (\"\" to skip)")
+    p.add_argument("--service-cidr", default="10.96.0.0/12",
+                   help="Service cluster IPs: routed 'unreachable' here unless a proxy rule "
+                        "takes the packet first (\"\" to skip)")
     p.add_argument("--root-dir", default="/var/lib/pyk8s/kubelet",
                    help="directory for pod volumes and state (default %(default)s)")
     p.add_argument("--pod-manifest-path", default=None,

@@ -6,7 +6,8 @@ from the host: CPUs (``os.cpu_count``), memory (``/proc/meminfo``), ephemeral st
 eviction thresholds (``memory.available<100Mi``, ``nodefs.available<10%``). Conditions
 come in the kubelet's order: MemoryPressure and DiskPressure from the same thresholds,
 PIDPressure from the share of ``pid_max`` in use, Ready from whether the container
-runtime answers. ``nodeInfo`` carries the runtime's name and version.
+runtime answers and reports its pod network ready (CRI ``NetworkReady``: containerd says
+no until a CNI config exists, i.e. until this node's podCIDR is known). ``nodeInfo`` carries the runtime's name and version.
 
 Registration creates the Node (or takes over one of that name, labels brought to
 ours). Every ``update_frequency`` (10 s) the status is recomputed and patched if it
@@ -29,7 +30,7 @@ from ..client import AlreadyExists, Client, NotFound
 from ..client.backoff import Backoff
 from ..client.errors import ClientError
 from .podstatus import rfc3339
-from .runtime import Runtime, RuntimeError_
+from .runtime import Runtime, RuntimeError_, network_problem
 
 log = logging.getLogger("pyk8s.kubelet.nodestatus")
 
@@ -118,9 +119,9 @@ def _file(path: str) -> str:
         return ""
 
 
-def conditions(m: Machine, runtime_ok: bool, runtime_error: str, old: list | None,
-               now: str) -> list[dict]:
-    """The four node conditions; lastTransitionTime moves only on a status change."""
+def conditions(m: Machine, not_ready: str, old: list | None, now: str) -> list[dict]:
+    """The four node conditions (``not_ready``: why the node is not Ready, "" when it is);
+    lastTransitionTime moves only on a status change."""
     memory = m.memory_available < MEMORY_EVICTION
     disk = m.disk_total and m.disk_available < m.disk_total * DISK_EVICTION_FRACTION
     pids = m.pids_used > m.pid_max * PID_PRESSURE_FRACTION
@@ -132,8 +133,8 @@ def conditions(m: Machine, runtime_ok: bool, runtime_error: str, old: list | Non
          if disk else ("KubeletHasNoDiskPressure", "kubelet has no disk pressure")),
         ("PIDPressure", pids, ("KubeletHasInsufficientPID", "kubelet has insufficient PID")
          if pids else ("KubeletHasSufficientPID", "kubelet has sufficient PID available")),
-        ("Ready", runtime_ok, ("KubeletReady", "kubelet is posting ready status")
-         if runtime_ok else ("KubeletNotReady", f"container runtime is down: {runtime_error}")),
+        ("Ready", not not_ready, ("KubeletNotReady", not_ready) if not_ready
+         else ("KubeletReady", "kubelet is posting ready status")),
     ]
     previous = {c.get("type"): c for c in old or ()}
     out = []
@@ -174,6 +175,7 @@ class NodeStatusManager:
         self.node: dict | None = None
         self.runtime_name = "unknown"
         self._last_report = 0.0
+        self._poked = asyncio.Event()
         self._boot_id = _file("/proc/sys/kernel/random/boot_id")
         self._machine_id = _file("/etc/machine-id") or uuid.uuid5(
             uuid.NAMESPACE_DNS, node_name).hex
@@ -183,15 +185,18 @@ class NodeStatusManager:
 
     async def status(self, old: dict | None) -> dict:
         m = self.machine()
-        ok, error, version = True, "", ""
+        not_ready, version = "", ""
         try:
             self.runtime_name, version = await self.runtime.version()
+            network = network_problem(await self.runtime.status())
+            if network:
+                not_ready = f"container runtime network not ready: {network}"
         except (RuntimeError_, OSError) as err:
-            ok, error = False, str(err)
+            not_ready = f"container runtime is down: {err}"
         now = rfc3339()
         return {
             "capacity": capacity(m), "allocatable": allocatable(m),
-            "conditions": conditions(m, ok, error, (old or {}).get("conditions"), now),
+            "conditions": conditions(m, not_ready, (old or {}).get("conditions"), now),
             "addresses": [{"type": "InternalIP", "address": self.node_ip},
                           {"type": "Hostname", "address": socket.gethostname()}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": self.kubelet_port}},
@@ -251,15 +256,23 @@ class NodeStatusManager:
                                          subresource="status")
         self._last_report = time.monotonic()
 
+    def poke(self) -> None:
+        """Recompute the status now rather than at the next period (the network came up)."""
+        self._poked.set()
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Post the status every ``update_frequency`` until ``stop``."""
+        """Post the status every ``update_frequency`` (or when poked) until ``stop``."""
         while not stop.is_set():
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._poked.wait())]
             try:
-                async with asyncio.timeout(self.update_frequency):
-                    await stop.wait()
+                await asyncio.wait(waits, timeout=self.update_frequency,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+            if stop.is_set():
                 return
-            except TimeoutError:
-                pass
+            self._poked.clear()
             try:
                 self.node = await self.api.get(self.name)
                 await self._post()

@@ -13,7 +13,11 @@ level-triggered, from the latest pod and a fresh look at the runtime:
   grace period, the sandbox stopped, the final status posted, then the pod deleted
   with ``gracePeriodSeconds=0`` and a uid precondition: the kubelet's confirmation
   for which the API server holds a graceful deletion. Runtime objects and volumes go;
-* a terminal pod (Succeeded/Failed): nothing runs, the worker ends.
+* a terminal pod (Succeeded/Failed): nothing runs, the worker ends;
+* a pod that needs a new sandbox on the pod network while the runtime reports its
+  network not ready (no CNI config before the node has a podCIDR): a ``NetworkNotReady``
+  event, the status posted (Pending, ContainerCreating), a retry shortly; hostNetwork
+  pods go ahead, as upstream.
 
 :meth:`PodWorkers.run` is the PLEG: every ``relist_period`` it lists the runtime and
 wakes the worker of any pod whose containers changed state (a container that died is
@@ -36,7 +40,7 @@ from .actions import RestartBackoff, RuntimePod, compute_pod_actions
 from .kuberuntime import PodRuntime, grace_period, running_by_name, runtime_pods
 from .podstatus import StatusInputs, needs_update, pod_status
 from .probes import ProbeManager
-from .runtime import Runtime, RuntimeError_
+from .runtime import Runtime, RuntimeError_, network_problem
 from .volumes import VolumeError, VolumeManager
 
 log = logging.getLogger("pyk8s.kubelet.podworkers")
@@ -203,6 +207,14 @@ class PodWorkers:
                 await self.rt.kill_pod(pod, rp, 0)
             return True
         sandbox = rp.ready_sandbox()
+        if sandbox is None and not (pod.get("spec") or {}).get("hostNetwork"):
+            problem = network_problem(await self.runtime.status())
+            if problem:
+                self.recorder.event(pod, type="Warning", reason="NetworkNotReady",
+                                    action="Sync", note=f"network is not ready: {problem}")
+                await self._post(pod, rp, {}, terminal=False)
+                worker.retry_after = 2.0
+                return False
         try:
             paths = await self.volumes.setup(pod, host_ip=self.host_ip,
                                              pod_ip=sandbox.ip if sandbox else "")

@@ -27,7 +27,7 @@ def node_rules() -> list[dict]:
         rule(("create", "get", "list", "watch"), "", "nodes"),
         rule(("update", "patch"), "", "nodes/status"),
         rule(("update", "patch"), "", "nodes"),
-        rule(("create", "update", "patch"), "", "events"),
+        events_rule(),
         rule(READ, "", "pods"),
         rule(("create", "delete"), "", "pods"),
         rule(("update", "patch"), "", "pods/status"),

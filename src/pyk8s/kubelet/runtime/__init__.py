@@ -104,6 +104,27 @@ class ExecResult:
     stderr: bytes
 
 
+@dataclass
+class RuntimeCondition:
+    """One CRI runtime condition: ``RuntimeReady`` or ``NetworkReady`` (no CNI config yet)."""
+
+    type: str
+    status: bool
+    reason: str = ""
+    message: str = ""
+
+
+NETWORK_READY = "NetworkReady"
+
+
+def network_problem(conditions: list[RuntimeCondition]) -> str:
+    """Why the runtime's pod network is not ready, as upstream words it; "" when it is."""
+    for c in conditions:
+        if c.type == NETWORK_READY and not c.status:
+            return f"NetworkReady=false reason:{c.reason} message:{c.message}"
+    return ""
+
+
 class ExecSession(Protocol):
     """One process started by :meth:`Runtime.exec_stream`, driven by the kubelet's exec
     server. Output arrives as ``(stream, data)`` with stream 1 (stdout) or 2 (stderr; never
@@ -137,6 +158,9 @@ class Runtime(Protocol):
 
     async def version(self) -> tuple[str, str]:
         """(runtime name, runtime version), e.g. ("containerd", "1.6.20")."""
+
+    async def status(self) -> list[RuntimeCondition]:
+        """The runtime's conditions (CRI Status), RuntimeReady and NetworkReady among them."""
 
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         """Create and start a sandbox (network set up by CNI); return its id."""

@@ -9,15 +9,19 @@ runtime with cgroupfs, an already imported sandbox (pause) image and the Debian 
 
 :class:`ContainerdSupervisor` writes the config, starts containerd as a child process, waits
 until its CRI service answers, restarts it with backoff when it dies and stops it on shutdown.
-Containers survive a containerd restart (their shims are separate processes).
+Containers survive a containerd restart (their shims are separate processes). containerd
+gets SIGKILL when the process that started it dies (``PR_SET_PDEATHSIG``, as k3s does), so a
+kubelet killed outright leaves no containerd behind to clash with the next one on its root.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -29,6 +33,8 @@ from .fake import PAUSE_IMAGE
 log = logging.getLogger(__name__)
 
 MAX_SOCKET_PATH = 107  # sun_path is 108 bytes with the trailing NUL
+TTRPC_SUFFIX = ".ttrpc"
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -41,6 +47,7 @@ class ContainerdOptions:
     cni_bin_dir: str = "/usr/lib/cni"
     binary: str = "containerd"
     log_level: str = "info"
+    socket_dir: Path | None = None  # default root_dir; shorter when that path is too long
 
     @property
     def base(self) -> Path:
@@ -48,7 +55,7 @@ class ContainerdOptions:
 
     @property
     def socket(self) -> Path:
-        return Path(self.root_dir) / "containerd.sock"
+        return Path(self.socket_dir or self.root_dir) / "containerd.sock"
 
     @property
     def cni_conf_dir(self) -> Path:
@@ -83,7 +90,7 @@ def render_config(opts: ContainerdOptions, snapshotter: str) -> str:
         "[grpc]",
         f"  address = {_q(opts.socket)}",
         "[ttrpc]",
-        f"  address = {_q(str(opts.socket) + '.ttrpc')}",
+        f"  address = {_q(str(opts.socket) + TTRPC_SUFFIX)}",
         "[debug]",
         '  address = ""',
         f"  level = {_q(opts.log_level)}",
@@ -132,14 +139,19 @@ def overlay_works(scratch: Path) -> bool:
 
 def prepare(opts: ContainerdOptions) -> str:
     """Create the directories and write config.toml; returns the snapshotter chosen."""
-    if len(str(opts.socket)) > MAX_SOCKET_PATH:
+    if len(str(opts.socket) + TTRPC_SUFFIX) > MAX_SOCKET_PATH:
         raise RuntimeError_(f"containerd socket path {opts.socket} is too long for a unix "
                             "socket; use a shorter kubelet root dir", "InvalidArgument")
-    for d in (opts.base, opts.cni_conf_dir, opts.cni_data_dir):
+    for d in (opts.base, opts.socket.parent, opts.cni_conf_dir, opts.cni_data_dir):
         d.mkdir(parents=True, exist_ok=True)
     snapshotter = opts.snapshotter or ("overlayfs" if overlay_works(opts.base) else "native")
     opts.config_path.write_text(render_config(opts, snapshotter))
     return snapshotter
+
+
+def _die_with_parent() -> None:
+    """In the forked child: be killed when the parent dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ContainerdSupervisor:
@@ -202,7 +214,7 @@ class ContainerdSupervisor:
             self._proc = await asyncio.create_subprocess_exec(
                 self.opts.binary, "--config", str(self.opts.config_path),
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_die_with_parent)
         log.info("containerd started (pid %d, %s)", self._proc.pid, self.endpoint)
         try:
             await self._wait_answering()

@@ -31,6 +31,7 @@ from . import (
     ExecResult,
     PodSandboxConfig,
     PodSandboxStatus,
+    RuntimeCondition,
     RuntimeError_,
 )
 from . import crimap
@@ -104,6 +105,12 @@ class CRIRuntime:
         rt, _ = self._stubs()
         resp = await self._call("Version", rt.Version, pb.VersionRequest(version=CRI_VERSION))
         return resp.runtime_name, resp.runtime_version
+
+    async def status(self) -> list[RuntimeCondition]:
+        rt, _ = self._stubs()
+        resp = await self._call("Status", rt.Status, pb.StatusRequest())
+        return [RuntimeCondition(c.type, c.status, c.reason, c.message)
+                for c in resp.status.conditions]
 
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         rt, _ = self._stubs()

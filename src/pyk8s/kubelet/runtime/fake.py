@@ -41,6 +41,7 @@ from . import (
     ExecSession,
     PodSandboxConfig,
     PodSandboxStatus,
+    RuntimeCondition,
     RuntimeError_,
 )
 from .refs import normalize_image
@@ -68,7 +69,6 @@ def default_exec(_status: ContainerStatus, cmd: list[str]) -> ExecResult:
         if found:
             return ExecResult(int(found.group(1)), b"", b"")
     return ExecResult(0, b"", b"")
-
 
 
 def cri_log_line(stream: str, text: str, ts_ns: int) -> str:
@@ -164,6 +164,7 @@ class FakeRuntime:
         self._ip_prefix = pod_cidr_prefix
         self._ips = itertools.count(2)
         self._errors: dict[str, list[RuntimeError_]] = {}
+        self.network_ready = True  # False: as containerd before a CNI config exists
 
     # --- test controls -----------------------------------------------------------------
 
@@ -225,8 +226,18 @@ class FakeRuntime:
         self._enter("version")
         return ("fake", "0.1.0")
 
+    async def status(self) -> list[RuntimeCondition]:
+        self._enter("status")
+        network = RuntimeCondition("NetworkReady", True) if self.network_ready else \
+            RuntimeCondition("NetworkReady", False, "NetworkPluginNotReady",
+                             "Network plugin returns error: cni plugin not initialized")
+        return [RuntimeCondition("RuntimeReady", True), network]
+
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         self._enter("run_pod_sandbox", config.namespace, config.name)
+        if not self.network_ready and not config.host_network:
+            raise RuntimeError_("failed to setup network for sandbox: cni plugin not "
+                                "initialized", "Unknown")
         if PAUSE_IMAGE not in self.images:
             raise RuntimeError_(f"failed to get sandbox image {PAUSE_IMAGE!r}: not found",
                                 "Unknown")

@@ -1,0 +1,122 @@
+"""This node's pod network when the kubelet runs its own containerd: CNI config and routes.
+
+Only the Node's ``spec.podCIDR(s)`` (set by the controller manager's node IPAM, or by the
+kubelet's ``--pod-cidr`` at registration) says which addresses this node's pods get, so the
+CNI conflist (a ``bridge`` + ``host-local`` chain, see :mod:`.runtime.cni`) is written once
+the watched Node has one, and again if it changes. Until then containerd reports
+``NetworkReady=false`` over CRI, the Node is not Ready and pods wait (``NetworkNotReady``),
+as upstream with a CNI plugin that has no config yet. Once containerd has picked the config
+up, the node status is recomputed at once rather than at its next period.
+
+Before that, ``unreachable`` routes for the service and cluster CIDRs are added in this
+network namespace when no route for exactly that prefix exists: a packet for a ClusterIP no
+proxy rule caught, or for a pod CIDR of a node that is not there, must fail here instead of
+following the default route off the machine. More specific routes (this node's podCIDR on
+its bridge) still win. The routes are left in place on exit: they only ever stop traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runtime import Runtime, RuntimeError_, network_problem
+from .runtime.cni import DEFAULT_BRIDGE, DEFAULT_NETWORK, write_conflist
+
+log = logging.getLogger("pyk8s.kubelet.podnetwork")
+
+READY_POLL = 0.2
+
+
+@dataclass
+class NetworkOptions:
+    conf_dir: Path
+    data_dir: Path
+    bridge: str = DEFAULT_BRIDGE
+    network: str = DEFAULT_NETWORK
+    unreachable: tuple[str, ...] = ("10.96.0.0/12", "10.244.0.0/16")
+
+
+def pod_cidrs(node: dict) -> list[str]:
+    spec = node.get("spec") or {}
+    return list(spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else []))
+
+
+async def _ip(*args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec("ip", *args, stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    return proc.returncode, out.decode(errors="replace").strip()
+
+
+async def ensure_unreachable_routes(cidrs: tuple[str, ...]) -> list[str]:
+    """``ip route add unreachable CIDR`` for each prefix with no route yet; the ones added."""
+    added = []
+    for cidr in cidrs:
+        code, out = await _ip("route", "show", "exact", cidr)
+        if code == 0 and out:
+            continue
+        code, out = await _ip("route", "add", "unreachable", cidr)
+        if code == 0:
+            added.append(cidr)
+            log.info("added route: unreachable %s", cidr)
+        elif "File exists" not in out:
+            raise OSError(f"ip route add unreachable {cidr} failed: {out}")
+    return added
+
+
+class PodNetwork:
+    """Writes the conflist for the Node's podCIDRs; ``on_ready`` once containerd has it."""
+
+    def __init__(self, opts: NetworkOptions, runtime: Runtime,
+                 on_ready: Callable[[], None]) -> None:
+        self.opts = opts
+        self.runtime = runtime
+        self.on_ready = on_ready
+        self.cidrs: list[str] = []
+        self._changed = asyncio.Event()
+
+    def node_changed(self, node: dict) -> None:
+        """The Node as the informer saw it (add or update)."""
+        cidrs = pod_cidrs(node)
+        if cidrs and cidrs != self.cidrs:
+            self.cidrs = cidrs
+            self._changed.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await ensure_unreachable_routes(self.opts.unreachable)
+        while not stop.is_set():
+            waits = [asyncio.ensure_future(stop.wait()),
+                     asyncio.ensure_future(self._changed.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waits:
+                    task.cancel()
+            if stop.is_set():
+                return
+            self._changed.clear()
+            if write_conflist(self.opts.conf_dir, self.cidrs, data_dir=str(self.opts.data_dir),
+                              bridge=self.opts.bridge, network=self.opts.network):
+                log.info("wrote the CNI config for pod CIDRs %s (bridge %s)",
+                         ",".join(self.cidrs), self.opts.bridge)
+            await self._until_runtime_network_ready(stop)
+            self.on_ready()
+
+    async def _until_runtime_network_ready(self, stop: asyncio.Event) -> None:
+        """containerd loads the conf dir on a file event; wait until it says so."""
+        while not stop.is_set():
+            try:
+                if not network_problem(await self.runtime.status()):
+                    return
+            except RuntimeError_ as err:
+                log.warning("runtime status failed: %s", err)
+            try:
+                async with asyncio.timeout(READY_POLL):
+                    await stop.wait()
+            except TimeoutError:
+                pass
