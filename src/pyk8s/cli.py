@@ -125,6 +125,7 @@ CLIENT_COMPONENTS = (
     ("controller-manager", "controller-manager.conf", "kube_controller_manager_arg"),
     ("scheduler", "scheduler.conf", "kube_scheduler_arg"),
     ("kubelet", "kubelet.conf", "kubelet_arg"),
+    ("kube-proxy", "kube-proxy.conf", "kube_proxy_arg"),
 )
 
 
@@ -136,11 +137,12 @@ COMPONENT_FLAGS = {
                            "--root-ca-file", "{data_dir}/pki/ca.crt"),
     "kubelet": ("--node-name", "{node_name}", "--root-dir", "{data_dir}/kubelet",
                 "--client-ca-file", "{data_dir}/pki/ca.crt"),
+    "kube-proxy": ("--hostname-override", "{node_name}"),
 }
 
 #: ``pyk8s server`` flags that are not the API server's.
 SERVER_ONLY_FLAGS = ("help", "kube_scheduler_arg", "kube_controller_manager_arg", "kubelet_arg",
-                     "disable", "node_name")
+                     "kube_proxy_arg", "disable", "node_name", "data_dir")
 
 
 def _ensure_kubelet_kubeconfig(data_dir: Path, server: str, node_name: str) -> Path:
@@ -276,10 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kubelet-arg", action="append", default=[], metavar="ARG",
                    help="extra flag for the kubelet (repeatable), e.g. "
                         "--kubelet-arg=--kill-pods-on-exit")
+    p.add_argument("--kube-proxy-arg", action="append", default=[], metavar="ARG",
+                   help="extra flag for kube-proxy (repeatable)")
     p.add_argument("--node-name", default=None,
                    help="name of this machine's Node (default: the hostname)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENT",
-                   help="do not run this component (scheduler, controller-manager, kubelet)")
+                   help="do not run this component (scheduler, controller-manager, kubelet, kube-proxy)")
     p.set_defaults(func=cmd_server, parser=p)
     p = sub.add_parser("apiserver", help="run the Kubernetes API server",
                        description="Run the Kubernetes API server in the foreground.")
@@ -301,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_scheduler_flags(p)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
     p.set_defaults(func=cmd_scheduler)
-    p = sub.add_parser("kube-proxy", help="run the network proxy (Services -> iptables)",
+    p = sub.add_parser("kube-proxy", aliases=["proxy"],
+                       help="run the network proxy (Services -> iptables)",
                        description="Program this node's iptables so that Service IPs and "
                                    "NodePorts reach their endpoints (kube-proxy).")
     from .proxy.main import add_flags as add_proxy_flags

@@ -53,7 +53,7 @@ def server(tmp_path):
     log_path = tmp_path / "server.log"
     routes_before = routes_present()
     argv = [sys.executable, "-m", "pyk8s", "server", "--data-dir", str(data_dir),
-            "--secure-port", str(port), "--node-name", NODE,
+            "--secure-port", str(port), "--node-name", NODE, "--disable", "kube-proxy",
             f"--kube-controller-manager-arg=--cluster-cidr={CLUSTER_CIDR}",
             f"--kubelet-arg=--cni-bridge-name={bridge}",
             f"--kubelet-arg=--cni-network-name={network}",
@@ -116,3 +116,9 @@ def test_server_is_a_one_node_cluster(server):
     wait_until(available, 90, "deployment sleeper available")
     ips = kubectl.jsonpath("get", "pods", "-l", "app=sleeper", path="{.items[*].status.podIP}")
     assert all(ip.startswith("10.244.248.") for ip in ips.split()), ips
+
+    pod = kubectl.jsonpath("get", "pods", "-l", "app=sleeper", path="{.items[0].metadata.name}")
+    assert kubectl("exec", pod, "--", "echo", "exec works").stdout == "exec works\n"
+    failed = kubectl("exec", pod, "--", "sh", "-c", "exit 3", check=False)
+    assert failed.returncode == 3, failed
+    assert kubectl("exec", "-i", pod, "--", "cat", input="piped\n").stdout == "piped\n"

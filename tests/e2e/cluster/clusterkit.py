@@ -124,7 +124,7 @@ class Cluster:
                  if node_monitor_grace else [])
         self.server = Proc("server", pyk8s(
             "server", "--data-dir", str(self.data_dir), "--secure-port", str(self.port),
-            "--disable", "kubelet", *grace, *extra_args),
+            "--disable", "kubelet", "--disable", "kube-proxy", *grace, *extra_args),
             self.workdir / "server.log").start()
         ctx = ssl._create_unverified_context()
 

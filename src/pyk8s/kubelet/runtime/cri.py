@@ -34,7 +34,7 @@ from . import (
     RuntimeCondition,
     RuntimeError_,
 )
-from . import crimap
+from . import crimap, ctrexec
 from .refs import normalize_image
 
 T = TypeVar("T")
@@ -211,6 +211,13 @@ class CRIRuntime:
                                                    timeout=timeout),
                                 extra=max(timeout, 0))
         return ExecResult(exit_code=resp.exit_code, stdout=resp.stdout, stderr=resp.stderr)
+
+    async def exec_stream(self, container_id: str, cmd: list[str], *, stdin: bool,
+                          tty: bool):
+        """A streamed exec (kubectl exec/cp), run through ctr on the same socket."""
+        await self.container_status(container_id)  # NotFound before starting anything
+        return await ctrexec.start(self.endpoint.removeprefix("unix://"), container_id, cmd,
+                                   stdin=stdin, tty=tty)
 
     # --- images ----------------------------------------------------------------------------
 
