@@ -1,8 +1,8 @@
 """``pyk8s server``: the all-in-one control plane as a supervisor of processes.
 
 Each component is its own process, as upstream (the API server, then the
-controller manager and the scheduler, which reach it only through the API with
-their own kubeconfigs). The supervisor starts them in order, waits for the API
+controller manager, the scheduler, the node's kubelet and kube-proxy, which reach it
+only through the API with their own kubeconfigs). The supervisor starts them in order, waits for the API
 server to be ready before starting its clients, restarts a component that dies
 (with backoff), and on SIGTERM/SIGINT stops them in reverse order.
 """
