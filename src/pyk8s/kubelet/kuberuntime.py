@@ -5,19 +5,26 @@ The imperative half of upstream's ``kuberuntime_manager.go``/``kuberuntime_conta
 sandbox, pull the image per ``imagePullPolicy``, build the container's environment
 (fetching the ConfigMaps/Secrets it reads) and config, create and start it, and stop
 containers and sandboxes with a grace period. Failures a user can fix are reported
-back as waiting reasons (``ErrImagePull``, ``CreateContainerConfigError``) rather than
-raised, as the kubelet does.
+back as waiting reasons (``ErrImagePull``, ``CreateContainerConfigError``,
+``PostStartHookError``) rather than raised, as the kubelet does.
+
+Lifecycle hooks (:mod:`.hooks`) run here, as in upstream's ``startContainer`` and
+``killContainer``: postStart right after a start (a failure kills the container with
+``FailedPostStartHook``), preStop before a running container is stopped, its time taken
+from the grace period (the stop still gets at least 2 s afterwards).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from ..client import Client, EventRecorder, NotFound
 from .actions import (
     EXITED,
+    RUNNING,
     PodActions,
     RestartBackoff,
     RuntimePod,
@@ -34,9 +41,13 @@ from .envvars import (
     secret_data,
     service_env,
 )
+from .hooks import POST_START, PRE_STOP, describe, hook_handler, run_hook
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger("pyk8s.kubelet.kuberuntime")
+
+POST_START_TIMEOUT = 120.0  # a hung postStart must not hold the pod's worker forever
+MIN_GRACE_AFTER_PRE_STOP = 2  # upstream's minimumGracePeriodInSeconds
 
 
 @dataclass
@@ -86,7 +97,10 @@ class PodRuntime:
         """Carry out ``actions``; returns containers left waiting (name -> reason, message)."""
         waiting = dict(actions.waiting)
         grace = grace_period(pod)
-        await asyncio.gather(*(self.stop_container(pod, cid, grace, why)
+        known = {c.id: c for c in rp.containers}
+        pod_ip = _pod_ip(rp)
+        await asyncio.gather(*(self.stop_container(pod, cid, grace, why,
+                                                   status=known.get(cid), pod_ip=pod_ip)
                                for cid, why in actions.kill.items()))
         if actions.kill_pod:
             await self.stop_sandboxes(rp)
@@ -191,7 +205,24 @@ class PodRuntime:
         self.recorder.event(pod, reason="Started", action="Start",
                             note=f"Started container {name}")
         await self._remove_old(rp, name, keep=previous.id if previous else "")
-        return None
+        return await self._post_start(pod, container, cid, pod_ip)
+
+    async def _post_start(self, pod: dict, container: dict, cid: str,
+                          pod_ip: str) -> tuple[str, str] | None:
+        """Run the postStart hook; on failure the container is killed, as upstream."""
+        handler = hook_handler(container, POST_START)
+        if handler is None:
+            return None
+        error = await run_hook(self.runtime, handler, container, cid, pod_ip,
+                               POST_START_TIMEOUT)
+        if not error:
+            return None
+        message = _hook_message(handler, pod, container, error)
+        self.recorder.event(pod, type="Warning", reason="FailedPostStartHook",
+                            action="PostStartHook", note=message)
+        await self.stop_container(pod, cid, grace_period(pod), "FailedPostStartHook",
+                                  container=container, pod_ip=pod_ip)
+        return "PostStartHookError", message
 
     async def _remove_old(self, rp: RuntimePod, name: str, keep: str) -> None:
         """Only the newest dead instance is kept (for lastState), as the container GC."""
@@ -202,9 +233,25 @@ class PodRuntime:
                 except RuntimeError_ as err:
                     log.warning("removing container %s: %s", status.id[:12], err)
 
-    async def stop_container(self, pod: dict, cid: str, grace: int, why: str) -> None:
+    async def stop_container(self, pod: dict, cid: str, grace: int, why: str, *,
+                             status=None, container: dict | None = None,
+                             pod_ip: str = "") -> None:
+        """Stop ``cid`` within ``grace`` seconds, running its preStop hook first when it is
+        running and its spec (``container``, else found by ``status``'s name) has one."""
+        if container is None and status is not None and status.state == RUNNING:
+            container = _spec(pod, container_name(status))
+        handler = hook_handler(container or {}, PRE_STOP)
+        name = (container or {}).get("name") or (container_name(status) if status else cid[:12])
         self.recorder.event(pod, reason="Killing", action="Kill",
-                            note=f"Stopping container ({why})")
+                            note=f"Stopping container {name} ({why})")
+        if handler is not None and grace > 0:
+            started = time.monotonic()
+            error = await run_hook(self.runtime, handler, container, cid, pod_ip, grace)
+            if error:
+                self.recorder.event(pod, type="Warning", reason="FailedPreStopHook",
+                                    action="PreStopHook",
+                                    note=_hook_message(handler, pod, container, error))
+            grace = max(MIN_GRACE_AFTER_PRE_STOP, grace - int(time.monotonic() - started))
         try:
             await self.runtime.stop_container(cid, grace)
         except RuntimeError_ as err:
@@ -218,7 +265,9 @@ class PodRuntime:
 
     async def kill_pod(self, pod: dict, rp: RuntimePod, grace: int) -> None:
         """Stop every container (concurrently, with ``grace``), then the sandboxes."""
-        await asyncio.gather(*(self.stop_container(pod, c.id, grace, "pod deleted")
+        pod_ip = _pod_ip(rp)
+        await asyncio.gather(*(self.stop_container(pod, c.id, grace, "pod deleted", status=c,
+                                                   pod_ip=pod_ip)
                                for c in rp.running()))
         await self.stop_sandboxes(rp)
 
@@ -238,6 +287,26 @@ def grace_period(pod: dict) -> int:
         if value is not None:
             return int(value)
     return 30
+
+
+def _pod_ip(rp: RuntimePod) -> str:
+    sandbox = rp.ready_sandbox()
+    return sandbox.ip if sandbox else ""
+
+
+def _spec(pod: dict, name: str) -> dict | None:
+    spec = pod.get("spec") or {}
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if c.get("name") == name:
+            return c
+    return None
+
+
+def _hook_message(handler: dict, pod: dict, container: dict, error: str) -> str:
+    meta = pod["metadata"]
+    return (f'{describe(handler)} for Container "{container["name"]}" in Pod '
+            f'"{meta["name"]}_{meta.get("namespace", "")}({meta["uid"]})" failed - '
+            f"error: {error}")
 
 
 def running_by_name(rp: RuntimePod) -> dict[str, str]:
