@@ -26,6 +26,8 @@ SUBRESOURCE_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, str, str] | None
     "token": (("create",), ("authentication.k8s.io", "v1", "TokenRequest")),
     "log": (("get",), None),
     "exec": (("create", "get"), ("", "v1", "PodExecOptions")),
+    "attach": (("create", "get"), ("", "v1", "PodAttachOptions")),
+    "portforward": (("create", "get"), ("", "v1", "PodPortForwardOptions")),
 }
 
 

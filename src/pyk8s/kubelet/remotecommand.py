@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
@@ -87,14 +88,15 @@ class ExecOptions:
     tty: bool
 
 
-def exec_options(query) -> ExecOptions:
-    """Parse and check the query as upstream's ``NewOptions`` (ValueError if bad)."""
+def exec_options(query, *, attach: bool = False) -> ExecOptions:
+    """Parse and check the query as upstream's ``NewOptions`` (ValueError if bad); an
+    attach names no command."""
 
     def flag(name: str) -> bool:
         return query.get(name, "") in ("1", "t", "T", "true", "TRUE", "True")
 
     command = query.getall("command", [])
-    if not command:
+    if not command and not attach:
         raise ValueError("you must specify a command")
     opts = ExecOptions(command, flag("input") or flag("stdin"), flag("output") or flag("stdout"),
                        flag("error") or flag("stderr"), flag("tty"))
@@ -129,6 +131,50 @@ async def serve_exec(ws: web.WebSocketResponse, session: ExecSession,
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await task
         await session.close()
+        await ws.close()
+
+
+#: Why ``attach -i`` fails: the Runtime protocol has no attach to a container's stdin.
+ATTACH_STDIN_UNSUPPORTED = ("attach with stdin is not supported by this kubelet: its runtime "
+                            "interface has no attach, only the container's output is followed")
+
+
+async def serve_attach(ws: web.WebSocketResponse, opts: ExecOptions,
+                       follow: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
+                       ) -> None:
+    """Attach as "follow the output": ``follow(write)`` feeds the container's output from
+    now on (all of it on stdout, or stderr when only that is asked for) until the container
+    stops, which ends the attach with Success; stdin gets a Failure Status at once."""
+    first = STDOUT if opts.stdout else STDERR if opts.stderr else ERROR
+    await ws.send_bytes(frame(first))
+    if opts.stdin:
+        await ws.send_bytes(frame(ERROR, json.dumps(error_status(ATTACH_STDIN_UNSUPPORTED)
+                                                    ).encode()))
+        await ws.close()
+        return
+    channel = first if first != ERROR else None
+
+    async def write(data: bytes) -> None:
+        if channel is not None:
+            await ws.send_bytes(frame(channel, data))
+
+    async def drain() -> None:
+        async for _msg in ws:
+            pass
+
+    output = asyncio.create_task(follow(write), name="attach output")
+    reader = asyncio.create_task(drain(), name="attach input")
+    try:
+        await asyncio.wait((output, reader), return_when=asyncio.FIRST_COMPLETED)
+        if output.done() and output.exception() is None:
+            await ws.send_bytes(frame(ERROR, json.dumps(exit_status(0, [])).encode()))
+    except ConnectionError:
+        pass
+    finally:
+        for task in (output, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await task
         await ws.close()
 
 

@@ -1,8 +1,9 @@
-"""The kubelet's HTTPS server (port 10250): container logs and exec for the API server.
+"""The kubelet's HTTPS server (port 10250): logs, exec, attach and port-forward.
 
-``kubectl logs`` and ``kubectl exec`` reach a container through the API server, which
-proxies ``pods/log`` and ``pods/exec`` to the node's kubelet at the InternalIP and the
-port the Node publishes (``status.daemonEndpoints.kubeletEndpoint.Port``), as upstream's
+``kubectl logs``, ``exec``, ``attach`` and ``port-forward`` reach a pod through the API
+server, which proxies ``pods/log``, ``pods/exec``, ``pods/attach`` and ``pods/portforward``
+to the node's kubelet at the InternalIP and the port the Node publishes
+(``status.daemonEndpoints.kubeletEndpoint.Port``), as upstream's
 ``pkg/kubelet/server/server.go``:
 
 - ``GET /containerLogs/{ns}/{pod}/{container}``: the CRI log file, read by ``logs.py``;
@@ -10,6 +11,11 @@ port the Node publishes (``status.daemonEndpoints.kubeletEndpoint.Port``), as up
   bridged to the runtime's streaming exec by ``remotecommand.py``. Upstream's kubelet
   redirects to the CRI streaming server instead; bridging here keeps the runtime detail
   (fake, containerd) behind :class:`~pyk8s.kubelet.runtime.Runtime`.
+- ``GET /attach/{ns}/{pod}/{container}``: the same WebSocket protocol, but the Runtime
+  interface has no attach, so attach follows the container's CRI log from now on
+  (stdout and stderr both on stdout) and refuses stdin with a Failure Status;
+- ``GET /portForward/{ns}/{pod}``: a WebSocket to TCP ports of the pod's IP, in
+  kubectl's SPDY tunnel or the ``v4.channel.k8s.io`` protocol (``portforward.py``).
 
 Clients authenticate with a certificate signed by ``--client-ca-file`` (the API server's
 kubelet-client certificate): the user is its CN, the groups its O. Requests are then
@@ -21,7 +27,9 @@ request gets 401, as a kubelet with anonymous auth disabled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -29,7 +37,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import logs, remotecommand
+from . import logs, portforward, remotecommand
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger(__name__)
@@ -110,6 +118,9 @@ class KubeletServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/containerLogs/{ns}/{pod}/{container}", self.container_logs)
         app.router.add_route("*", "/exec/{ns}/{pod}/{container}", self.exec)
+        app.router.add_route("*", "/attach/{ns}/{pod}/{container}", self.attach)
+        app.router.add_route("*", "/portForward/{ns}/{pod}", self.port_forward)
+        app.router.add_route("*", "/portForward/{ns}/{pod}/{uid}", self.port_forward)
         return app
 
     async def start(self, address: str, port: int, tls: ServerTLS) -> None:
@@ -209,6 +220,76 @@ class KubeletServer:
             raise
         code = await remotecommand.serve_exec(ws, session, opts)
         log.debug("exec %s in %s/%s/%s ended with %s", opts.command, ns, name, container, code)
+        return ws
+
+
+    # --- attach ------------------------------------------------------------------------
+
+    async def attach(self, request: web.Request) -> web.StreamResponse:
+        ns, name, container = (request.match_info[k] for k in ("ns", "pod", "container"))
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=400, text="Upgrade request required")
+        try:
+            opts = remotecommand.exec_options(request.query, attach=True)
+        except ValueError as err:
+            return web.Response(status=400, text=str(err))
+        pod = self.pods(ns, name)
+        if pod is None:
+            return web.Response(status=404, text="pod does not exist")
+        container_id = running_container_id(pod, container)
+        if container_id is None:
+            return web.Response(status=404, text=f'container not found ("{container}")')
+        try:
+            path = (await self.runtime.container_status(container_id)).log_path
+        except RuntimeError_ as err:
+            return web.Response(status=500, text=str(err))
+
+        async def running() -> bool:
+            try:
+                status = await self.runtime.container_status(container_id)
+            except RuntimeError_:
+                return False
+            return status.state == "CONTAINER_RUNNING"
+
+        async def follow(write) -> None:
+            while not os.path.exists(path):  # nothing written yet
+                if not await running():
+                    return
+                await asyncio.sleep(logs.FOLLOW_POLL)
+            await logs.stream_log(path, logs.LogOptions(follow=True, tail_lines=0), write,
+                                  running)
+
+        ws = web.WebSocketResponse(protocols=remotecommand.PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        await remotecommand.serve_attach(ws, opts, follow)
+        return ws
+
+    # --- port-forward ------------------------------------------------------------------
+
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        ns, name = request.match_info["ns"], request.match_info["pod"]
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=400, text="Upgrade request required")
+        pod = self.pods(ns, name)
+        uid = request.match_info.get("uid")
+        if pod is None or (uid and pod["metadata"].get("uid") != uid):
+            return web.Response(status=404, text="pod does not exist")
+        status = pod.get("status") or {}
+        pod_ip = status.get("podIP")
+        if status.get("phase") != "Running" or not pod_ip:
+            return web.Response(status=400, text=f"pod {name} is not running with an IP")
+        ws = web.WebSocketResponse(protocols=portforward.PROTOCOLS, max_msg_size=0)
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        if portforward.SPDY_TUNNEL not in offered:
+            try:
+                ports = portforward.parse_ports(request.query)
+            except ValueError as err:
+                return web.Response(status=400, text=str(err))
+            await ws.prepare(request)
+            await portforward.serve_channels(ws, pod_ip, ports)
+            return ws
+        await ws.prepare(request)
+        await portforward.SpdySession(ws, pod_ip).serve()
         return ws
 
 

@@ -1,18 +1,21 @@
-"""``pods/log`` and ``pods/exec``: the API server as a proxy to the pod's kubelet.
+"""``pods/log``, ``exec``, ``attach``, ``portforward``: the API server as a kubelet proxy.
 
 As upstream's ``pkg/registry/core/pod/rest/{log,subresources}.go``: the pod names its
 node, the Node its InternalIP and kubelet port (``status.daemonEndpoints``), and the
-request goes on to ``https://IP:PORT/containerLogs/..`` or ``/exec/..`` with the API
-server's kubelet-client certificate (``pki/apiserver-kubelet-client.crt``, O=system:masters
-as kubeadm's). The kubelet's serving certificate is verified only when a CA is configured
+request goes on to ``https://IP:PORT/containerLogs/..`` (``/exec``, ``/attach``,
+``/portForward``) with the API server's kubelet-client certificate
+(``pki/apiserver-kubelet-client.crt``, O=system:masters as kubeadm's). The kubelet's serving certificate is verified only when a CA is configured
 (``ctx.config["kubelet_certificate_authority"]``, kube-apiserver's
 ``--kubelet-certificate-authority``); kubeadm clusters skip it, as here by default.
 
 Logs stream back as text/plain (chunked, so ``-f`` follows); a kubelet's refusal becomes
 a Status with its code and its text as message, as upstream's response checker does.
-Exec needs a WebSocket: the kubelet's socket is opened first (so its failures are still
-plain HTTP errors), then the client's is accepted with the same subprotocol and the two
-are bridged message by message; the kubelet's frames already carry the protocol.
+Exec, attach and port-forward need a WebSocket: the kubelet's socket is opened first (so
+its failures are still plain HTTP errors), then the client's is accepted with the same
+subprotocol and the two are bridged message by message; the kubelet's frames already
+carry the protocol. For port-forward that includes kubectl's SPDY frames inside the
+``SPDY/3.1+portforward.k8s.io`` tunnel, which upstream's API server translates to a SPDY
+upgrade and this one leaves to the kubelet.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 LOG_PARAMS = ("follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines",
               "limitBytes")
 EXEC_PARAMS = ("command", "stdin", "stdout", "stderr", "tty")
+ATTACH_PARAMS = ("stdin", "stdout", "stderr", "tty")
+#: kubectl's SPDY-over-WebSocket tunnel and the Python client's channel protocol.
+PORTFORWARD_PROTOCOLS = ("SPDY/3.1+portforward.k8s.io", "v4.channel.k8s.io")
 DIAL_TIMEOUT = 30.0
 
 _SSL_KEY = "kubelet_client_ssl"
@@ -153,36 +159,70 @@ async def pod_log(req: ResourceRequest) -> web.StreamResponse:
 
 @on_subresource("", "pods", "exec")
 async def pod_exec(req: ResourceRequest) -> web.StreamResponse:
-    http = req.http
-    if http.method not in ("GET", "POST"):
-        raise errors.method_not_allowed(http.method, "pods/exec")
-    await _authorize_create(req)
+    return await _stream_container(req, "exec", EXEC_PARAMS)
+
+
+@on_subresource("", "pods", "attach")
+async def pod_attach(req: ResourceRequest) -> web.StreamResponse:
+    return await _stream_container(req, "attach", ATTACH_PARAMS)
+
+
+@on_subresource("", "pods", "portforward")
+async def pod_portforward(req: ResourceRequest) -> web.StreamResponse:
+    await _check_stream_request(req, "portforward")
+    pod = await req.objects.get(req.rt, req.namespace, req.info.name)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        raise errors.bad_request(f"pod {req.info.name} does not have a host assigned")
+    base = await kubelet_base(req, node_name)
+    url = f"{base}/portForward/{quote(req.namespace)}/{quote(req.info.name)}"
+    return await _proxy_websocket(req, url, _forward(req.query, ("ports",)),
+                                  PORTFORWARD_PROTOCOLS)
+
+
+async def _check_stream_request(req: ResourceRequest, subresource: str) -> None:
+    if req.http.method not in ("GET", "POST"):
+        raise errors.method_not_allowed(req.http.method, f"pods/{subresource}")
+    await _authorize_create(req, subresource)
+
+
+async def _stream_container(req: ResourceRequest, subresource: str,
+                            params: tuple[str, ...]) -> web.StreamResponse:
+    """exec and attach: the container's kubelet endpoint over a bridged WebSocket."""
+    await _check_stream_request(req, subresource)
     pod = await req.objects.get(req.rt, req.namespace, req.info.name)
     container = resolve_container(pod, req.query.get("container", ""))
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
         raise errors.bad_request(f"pod {req.info.name} does not have a host assigned")
+    base = await kubelet_base(req, node_name)
+    url = (f"{base}/{subresource}/{quote(req.namespace)}/{quote(req.info.name)}/"
+           f"{quote(container)}")
+    return await _proxy_websocket(req, url, _forward(req.query, params), EXEC_PROTOCOLS)
+
+
+async def _proxy_websocket(req: ResourceRequest, url: str, params: list[tuple[str, str]],
+                           supported: tuple[str, ...]) -> web.StreamResponse:
+    http = req.http
     if http.headers.get("Upgrade", "").lower() != "websocket":
         # kubectl falls back to SPDY when the WebSocket upgrade fails; only the WebSocket
-        # protocols are served (so the checks above answer both attempts alike)
+        # protocols are served (so the checks before answer both attempts alike)
         raise errors.bad_request("Upgrade request required: only WebSocket "
-                                 f"({', '.join(EXEC_PROTOCOLS)}) is supported")
+                                 f"({', '.join(supported)}) is supported")
     offered = [p.strip() for p in http.headers.get("Sec-WebSocket-Protocol", "").split(",")]
-    protocols = [p for p in offered if p in EXEC_PROTOCOLS]
+    protocols = [p for p in offered if p in supported]
     if not protocols:
         raise errors.bad_request(f"unable to upgrade: no supported subprotocol among "
-                                 f"{offered}; want one of {list(EXEC_PROTOCOLS)}")
-    base = await kubelet_base(req, node_name)
-    url = (f"{base}/exec/{quote(req.namespace)}/{quote(req.info.name)}/{quote(container)}")
+                                 f"{offered}; want one of {list(supported)}")
     async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=DIAL_TIMEOUT)) as session:
         try:
-            backend = await session.ws_connect(url, params=_forward(req.query, EXEC_PARAMS),
-                                               protocols=protocols, ssl=kubelet_ssl(req.ctx),
-                                               autoping=True, max_msg_size=0)
+            backend = await session.ws_connect(url, params=params, protocols=protocols,
+                                               ssl=kubelet_ssl(req.ctx), autoping=True,
+                                               max_msg_size=0)
         except aiohttp.WSServerHandshakeError as err:
             raise _backend_error(err.status, err.message, req.info.name) from None
-        except (aiohttp.ClientConnectorError, asyncio.TimeoutError) as err:
+        except (aiohttp.ClientConnectorError, TimeoutError) as err:
             raise errors.internal(f"error dialing backend: {err}") from None
         async with backend:
             client = web.WebSocketResponse(protocols=(backend.protocol or protocols[0],),
@@ -192,15 +232,16 @@ async def pod_exec(req: ResourceRequest) -> web.StreamResponse:
             return client
 
 
-async def _authorize_create(req: ResourceRequest) -> None:
-    """A WebSocket exec is a GET, authorized as ``get pods/exec`` by the front end; since
-    1.30 upstream also requires ``create`` (AuthorizePodWebsocketUpgradeCreatePermission)."""
+async def _authorize_create(req: ResourceRequest, subresource: str) -> None:
+    """A WebSocket exec, attach or port-forward is a GET, authorized as ``get`` by the front
+    end; since 1.30 upstream also requires ``create``
+    (AuthorizePodWebsocketUpgradeCreatePermission)."""
     if req.http.method != "GET":
         return
     attrs = authz.Attributes(user=req.user, verb="create", resource_request=True,
                              path=req.http.path, namespace=req.namespace or "",
                              api_version=req.info.version, resource="pods",
-                             subresource="exec", name=req.info.name or "")
+                             subresource=subresource, name=req.info.name or "")
     decision = await req.ctx.authorizer.authorize(attrs)
     if decision.verdict != authz.ALLOW:
         raise authz.forbidden(attrs, decision.reason)
