@@ -7,7 +7,7 @@ PY        := $(VENV)/bin/python
 DATA_DIR  ?= $(CURDIR)/data
 APT_PKGS  := sqlite3 ca-certificates \
              containerd runc containernetworking-plugins iptables conntrack iproute2 \
-             busybox-static umoci skopeo gcc libc6-dev etcd-server etcd-client
+             busybox-static umoci skopeo docker-registry gcc libc6-dev etcd-server etcd-client
 STAMP     := $(VENV)/.installed
 
 .PHONY: run test deps unit integration e2e bench clean

@@ -250,6 +250,13 @@ def cmd_kubelet(args: argparse.Namespace) -> None:
     _run(kubelet_main(args))
 
 
+def cmd_images(args: argparse.Namespace) -> None:
+    from .kubelet.imagecmd import main as images_main
+
+    _setup_logging(0)
+    _run(images_main(args))
+
+
 def cmd_scheduler(args: argparse.Namespace) -> None:
     from .scheduler.app import run
 
@@ -328,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_kubelet_flags(p)
     p.set_defaults(func=cmd_kubelet)
+    p = sub.add_parser("images", help="manage the node's images (import archives)",
+                       description="Manage the images of the kubelet's containerd.")
+    from .kubelet.imagecmd import add_flags as add_images_flags
+
+    add_images_flags(p)
+    p.set_defaults(func=cmd_images)
     return parser
 
 

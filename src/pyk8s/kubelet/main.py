@@ -12,7 +12,9 @@ the workers end but containers keep running, so a restarted kubelet adopts its p
 The runtime is the CRI endpoint given by ``--container-runtime-endpoint``, or, without
 one, a containerd of the kubelet's own under ``--root-dir`` (:mod:`.ownruntime`, as k3s):
 the kubelet then also owns the pod network's CNI config, written from the watched Node's
-podCIDR (:mod:`.podnetwork`). ``--kill-pods-on-exit`` removes every pod when it stops.
+podCIDR (:mod:`.podnetwork`) and its registry mirrors (``--registry-mirror``). Air-gap
+image archives in ``<root-dir>/agent/images/`` are imported at start, as k3s's are.
+``--kill-pods-on-exit`` removes every pod when it stops.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .ownruntime import own_containerd
 from .podnetwork import NetworkOptions, PodNetwork
 from .podworkers import PodWorkers
 from .runtime import Runtime
+from .runtime.containerd import parse_registry_mirror
 from .runtime.cri import CRIRuntime
 from .server import KubeletServer, ServerTLS, SubjectAccessReviewer
 from .static import StaticPods, is_mirror, is_static
@@ -53,6 +56,7 @@ class KubeletOptions:
     container_runtime_endpoint: str = ""  # "": start a containerd of our own
     image_cache_dir: str = ""  # offline image tarballs (default: <root_dir>/offline-images)
     kill_pods_on_exit: bool = False
+    registry_mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
     cni_bridge: str = "cni0"
     cni_network: str = "pyk8s"
     cluster_cidr: str = "10.244.0.0/16"
@@ -92,6 +96,9 @@ async def run_with_runtime(opts: KubeletOptions, config: Config, stop: asyncio.E
                            ready: asyncio.Event | None = None) -> None:
     """Connect to the runtime, or start a containerd of our own, and run until ``stop``."""
     if opts.container_runtime_endpoint:
+        if opts.registry_mirrors:
+            log.warning("--registry-mirror is ignored with --container-runtime-endpoint: "
+                        "configure that runtime's mirrors yourself")
         runtime = connect_runtime(opts.container_runtime_endpoint)
         try:
             await run(opts, config, stop, runtime=runtime, ready=ready)
@@ -100,7 +107,8 @@ async def run_with_runtime(opts: KubeletOptions, config: Config, stop: asyncio.E
         return
     cache = opts.image_cache_dir or os.path.join(opts.root_dir, "offline-images")
     async with own_containerd(opts.root_dir, image_cache_dir=cache,
-                              kill_pods_on_exit=opts.kill_pods_on_exit) as (runtime, copts):
+                              kill_pods_on_exit=opts.kill_pods_on_exit,
+                              registry_mirrors=opts.registry_mirrors) as (runtime, copts):
         network = NetworkOptions(
             conf_dir=copts.cni_conf_dir, data_dir=copts.cni_data_dir, bridge=opts.cni_bridge,
             network=opts.cni_network,
@@ -243,12 +251,22 @@ async def main(args) -> int:
     return 0
 
 
+def registry_mirrors(values: list[str]) -> dict[str, tuple[str, ...]]:
+    """Repeated ``REGISTRY=URL`` flags -> {registry: (URL, ...)} in the order given."""
+    mirrors: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        registry, url = parse_registry_mirror(value)
+        mirrors[registry] = (*mirrors.get(registry, ()), url)
+    return mirrors
+
+
 def options_from_args(args) -> KubeletOptions:
     labels = dict(item.split("=", 1) for item in filter(None, args.node_labels.split(",")))
     return KubeletOptions(
         node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
         container_runtime_endpoint=args.container_runtime_endpoint or "",
         image_cache_dir=args.image_cache_dir or "", kill_pods_on_exit=args.kill_pods_on_exit,
+        registry_mirrors=registry_mirrors(args.registry_mirror),
         cni_bridge=args.cni_bridge_name, cni_network=args.cni_network_name,
         cluster_cidr=args.cluster_cidr, service_cidr=args.service_cidr,
         pod_manifest_path=args.pod_manifest_path or "", node_ip=args.node_ip or "",
@@ -273,6 +291,10 @@ def add_flags(p) -> None:
     p.add_argument("--kill-pods-on-exit", action="store_true",
                    help="with its own containerd: stop and remove every pod when the kubelet "
                         "stops (default: containers keep running and are adopted on restart)")
+    p.add_argument("--registry-mirror", action="append", default=[], metavar="REGISTRY=URL",
+                   help="pull REGISTRY's images from URL instead, e.g. "
+                        "docker.io=http://127.0.0.1:5000 (repeatable; with the kubelet's own "
+                        "containerd)")
     p.add_argument("--cni-bridge-name", default="cni0",
                    help="bridge of the pod network (default %(default)s)")
     p.add_argument("--cni-network-name", default="pyk8s",

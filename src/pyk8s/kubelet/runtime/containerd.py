@@ -7,6 +7,13 @@ settings that make containerd work in this sandbox are not optional (see
 docs/node-stack-facts.md): ``restrict_oom_score_adj`` (no CAP_SYS_RESOURCE), the ``runc``
 runtime with cgroupfs, an already imported sandbox (pause) image and the Debian CNI bin dir.
 
+Registry mirrors (``--registry-mirror docker.io=http://127.0.0.1:5000``) are written the
+way containerd 1.6 recommends, one ``certs.d/<registry>/hosts.toml`` per registry under the
+CRI plugin's ``config_path``: the mirror is the registry's ``server``, so a failed pull is
+not retried against the upstream registry, which these machines cannot reach (the older
+``registry.mirrors`` table would always append it). Several URLs for one registry are
+tried in order.
+
 :class:`ContainerdSupervisor` writes the config, starts containerd as a child process, waits
 until its CRI service answers, restarts it with backoff when it dies and stops it on shutdown.
 Containers survive a containerd restart (their shims are separate processes). containerd
@@ -24,8 +31,9 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import RuntimeError_
 from .fake import PAUSE_IMAGE
@@ -48,6 +56,7 @@ class ContainerdOptions:
     binary: str = "containerd"
     log_level: str = "info"
     socket_dir: Path | None = None  # default root_dir; shorter when that path is too long
+    registry_mirrors: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def base(self) -> Path:
@@ -72,6 +81,32 @@ class ContainerdOptions:
     @property
     def log_path(self) -> Path:
         return self.base / "containerd.log"
+
+    @property
+    def registry_config_path(self) -> Path:
+        return self.base / "certs.d"
+
+
+def parse_registry_mirror(value: str) -> tuple[str, str]:
+    """``REGISTRY=URL`` -> (registry host, URL); ValueError when malformed."""
+    registry, sep, url = value.partition("=")
+    parts = urlsplit(url)
+    if not sep or not registry or "/" in registry or parts.scheme not in ("http", "https") \
+            or not parts.netloc:
+        raise ValueError(f"--registry-mirror {value!r}: want REGISTRY=http(s)://HOST[:PORT]")
+    return ("docker.io" if registry == "index.docker.io" else registry), url.rstrip("/")
+
+
+def render_hosts(urls: tuple[str, ...]) -> str:
+    """One registry's hosts.toml: its mirrors in order, the last one also as its server.
+
+    containerd 1.6.20 rejects a hosts.toml without a ``[host]`` table ("invalid `host`
+    tree") and then silently uses the upstream registry, so every URL gets one.
+    """
+    lines = [f"server = {_q(urls[-1])}", ""]
+    for url in urls:
+        lines += [f"[host.{_q(url)}]", '  capabilities = ["pull", "resolve"]', ""]
+    return "\n".join(lines)
 
 
 def _q(value: object) -> str:
@@ -114,6 +149,8 @@ def render_config(opts: ContainerdOptions, snapshotter: str) -> str:
         f"[{cri}.cni]",
         f"  bin_dir = {_q(opts.cni_bin_dir)}",
         f"  conf_dir = {_q(opts.cni_conf_dir)}",
+        f"[{cri}.registry]",
+        f"  config_path = {_q(opts.registry_config_path)}",
         "",
     ])
 
@@ -145,6 +182,11 @@ def prepare(opts: ContainerdOptions) -> str:
     for d in (opts.base, opts.socket.parent, opts.cni_conf_dir, opts.cni_data_dir):
         d.mkdir(parents=True, exist_ok=True)
     snapshotter = opts.snapshotter or ("overlayfs" if overlay_works(opts.base) else "native")
+    shutil.rmtree(opts.registry_config_path, ignore_errors=True)
+    for registry, urls in opts.registry_mirrors.items():
+        hosts = opts.registry_config_path / registry / "hosts.toml"
+        hosts.parent.mkdir(parents=True, exist_ok=True)
+        hosts.write_text(render_hosts(urls))
     opts.config_path.write_text(render_config(opts, snapshotter))
     return snapshotter
 

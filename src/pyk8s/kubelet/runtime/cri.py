@@ -8,7 +8,9 @@ every gRPC failure becomes :class:`RuntimeError_` carrying the status code as Go
 Images: these machines reach no public registry, so ``pull_image`` never asks containerd to
 pull from one (that would hang on DNS or time out after minutes): an image that is not
 already local fails at once with an ``ErrImagePull`` message. Only registries on loopback
-(``localhost:5000/app``, ``127.0.0.1:5000/app``), which tests start themselves, are pulled from.
+(``localhost:5000/app``, ``127.0.0.1:5000/app``), which tests start themselves, are pulled from,
+and registries the node has a mirror for (``mirrored``: containerd then pulls from the
+mirror, see ``containerd.py``).
 
 Listing: CRI's List calls return summaries without exit codes or IPs, so ``list_containers``
 and ``list_pod_sandboxes`` fetch each item's status (concurrently) and skip items removed in
@@ -18,7 +20,7 @@ between: the kubelet gets the same full records as from the single-item calls.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import grpc
@@ -56,9 +58,13 @@ def grpc_target(endpoint: str) -> str:
     raise ValueError(f"unsupported CRI endpoint {endpoint!r} (want unix:///path)")
 
 
+def registry_of(image: str) -> str:
+    return normalize_image(image).split("/", 1)[0]
+
+
 def is_loopback_registry(image: str) -> bool:
     """Whether ``image`` lives in a registry on this machine's loopback."""
-    domain = normalize_image(image).split("/", 1)[0]
+    domain = registry_of(image)
     host = domain.rsplit(":", 1)[0] if not domain.endswith("]") else domain
     return host in LOOPBACK_REGISTRIES or host.startswith("127.")
 
@@ -67,12 +73,15 @@ class CRIRuntime:
     """:class:`~pyk8s.kubelet.runtime.Runtime` over gRPC to a CRI v1 runtime (containerd).
 
     ``timeout`` bounds each call (seconds); calls that wait on the workload (stop, exec)
-    add their own timeout to it. The channel is made on first use, inside the running loop.
+    add their own timeout to it. ``mirrored`` names the registries containerd has a mirror
+    for: images there are pulled too. The channel is made on first use, inside the loop.
     """
 
-    def __init__(self, endpoint: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, endpoint: str, *, timeout: float = 60.0,
+                 mirrored: Iterable[str] = ()) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
+        self.mirrored = frozenset(mirrored)
         self._target = grpc_target(endpoint)
         self._channel: grpc.aio.Channel | None = None
         self._runtime: pb_grpc.RuntimeServiceStub | None = None
@@ -231,11 +240,11 @@ class CRIRuntime:
         present = await self.image_status(image)
         if present is not None:
             return present
-        if not is_loopback_registry(image):
+        if not is_loopback_registry(image) and registry_of(image) not in self.mirrored:
             raise RuntimeError_(
                 f"ErrImagePull: failed to pull image {image!r}: {normalize_image(image)} is not "
                 "present on this node and no registry is reachable (only registries on "
-                "loopback are pulled from)", "NotFound")
+                "loopback or with a --registry-mirror are pulled from)", "NotFound")
         _, im = self._stubs()
         try:
             resp = await self._call("PullImage", im.PullImage,
