@@ -122,3 +122,11 @@ def test_server_is_a_one_node_cluster(server):
     failed = kubectl("exec", pod, "--", "sh", "-c", "exit 3", check=False)
     assert failed.returncode == 3, failed
     assert kubectl("exec", "-i", pod, "--", "cat", input="piped\n").stdout == "piped\n"
+
+    local = Path(kubectl.workdir) / "copied.txt"
+    local.write_text("copied content\n")
+    kubectl("cp", str(local), f"{pod}:/tmp/copied.txt")  # tar through exec, as upstream
+    assert kubectl("exec", pod, "--", "cat", "/tmp/copied.txt").stdout == "copied content\n"
+    back = local.with_name("back.txt")
+    kubectl("cp", f"{pod}:/tmp/copied.txt", str(back))
+    assert back.read_text() == "copied content\n"
