@@ -72,8 +72,8 @@ def decode_body(raw: bytes, content_type: str | None) -> object:
         return _from_yaml(raw, "error converting YAML to JSON")
     raise errors.APIError(
         415, "UnsupportedMediaType",
-        f'the body of the request was in an unknown format - accepted media types include: '
-        f'application/json, application/yaml, application/vnd.kubernetes.protobuf')
+        'the body of the request was in an unknown format - accepted media types include: '
+        'application/json, application/yaml, application/vnd.kubernetes.protobuf')
 
 
 def decode_patch(raw: bytes, content_type: str | None) -> tuple[str, object]:
@@ -82,7 +82,7 @@ def decode_patch(raw: bytes, content_type: str | None) -> tuple[str, object]:
     if kind is None:
         raise errors.APIError(
             415, "UnsupportedMediaType",
-            f"the body of the request was in an unknown format - accepted media types include: "
+            "the body of the request was in an unknown format - accepted media types include: "
             + ", ".join(PATCH_TYPES))
     if len(raw) > MAX_BODY:
         raise errors.too_large()

@@ -119,9 +119,9 @@ def patcher(req: ResourceRequest, kind: str, patch: object, rt: ResourceType | N
     schema = schemas.schema_for(rt.group, rt.version, rt.kind)
     if kind == "strategic" and schema is None:
         raise errors.APIError(415, "UnsupportedMediaType",
-                              f"the body of the request was in an unknown format - accepted media "
-                              f"types include: application/json-patch+json, "
-                              f"application/merge-patch+json, application/apply-patch+yaml")
+                              "the body of the request was in an unknown format - accepted media "
+                              "types include: application/json-patch+json, "
+                              "application/merge-patch+json, application/apply-patch+yaml")
     return lambda current: apply_strategic_merge_patch(current, patch, schema)
 
 
