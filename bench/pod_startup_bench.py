@@ -1,0 +1,291 @@
+"""Pod startup latency on one real node: create -> Running+Ready, 30 busybox pods at once.
+
+Starts ``pyk8s server`` (API server, controller manager, scheduler, and a kubelet with its
+own containerd) on a temp data dir with a bridge, CNI network name and cluster CIDR of its
+own (as tests/e2e/test_server_node.py does), waits for the Node to be Ready and the
+``default`` ServiceAccount to exist, starts a watch on the pods, then creates N busybox
+pods (``sleep 3600``) concurrently with ``pyk8s.client``. A pod's startup latency is the
+client-side send time of its create request to the watch event that shows it
+``Running`` with ``Ready=True`` (upstream's pod startup SLO: p99 <= 5 s, image already
+present). The watch also records when each pod was bound (``spec.nodeName``), when the
+kubelet first wrote its status (``status.hostIP``), and when it got a pod IP, which splits
+the latency into scheduling and kubelet time.
+
+At the end the server gets SIGTERM (its kubelet runs with ``--kill-pods-on-exit``) and the
+host is cleaned with tests/nodehost.py's helpers; the script then checks that no shim,
+bridge, netns, nat rule with the bench network name or route it added is left.
+
+Run as root: ``.venv/bin/python bench/pod_startup_bench.py [--pods 30]``.
+This is a benchmark, not a test: nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from nodehost import cleanup_host, remove_added_routes, routes_present
+from serverproc import free_port
+
+from pyk8s.client import Client, load_kubeconfig
+from pyk8s.client.errors import ApiError, ClientError
+from pyk8s.kubelet.ownruntime import containerd_options
+
+NODE = "bench-node"
+BRIDGE = "pyk8sbench"
+NETWORK = "pyk8s-bench"
+CLUSTER_CIDR = "10.244.248.0/22"
+NAMESPACE = "default"
+
+
+def machine() -> str:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, kernel {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def netns() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+
+
+def pod_body(i: int) -> dict:
+    return {"metadata": {"name": f"startup-{i:03d}", "labels": {"app": "startup-bench"}},
+            "spec": {"terminationGracePeriodSeconds": 0,
+                     "containers": [{"name": "sleep", "image": "busybox",
+                                     "command": ["sleep", "3600"]}]}}
+
+
+def is_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    conds = {c["type"]: c["status"] for c in status.get("conditions") or ()}
+    return status.get("phase") == "Running" and conds.get("Ready") == "True"
+
+
+def pct(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * q // 100) - 1))]
+
+
+async def wait_for(check, timeout: float, what: str, interval: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen) -> dict:
+    cfg = load_kubeconfig(kubeconfig, component="pod-startup-bench")
+    async with Client(cfg, connection_limit=n_pods + 8) as client:
+        nodes, pods = client.api("v1", "Node"), client.api("v1", "Pod")
+        t_boot = time.monotonic()
+
+        async def node_ready():
+            if proc.poll() is not None:
+                raise RuntimeError(f"pyk8s server exited with {proc.returncode}")
+            try:
+                node = await nodes.get(NODE)
+            except (ClientError, OSError):
+                return None
+            conds = {c["type"]: c["status"]
+                     for c in (node.get("status") or {}).get("conditions") or ()}
+            return conds.get("Ready") == "True" and node
+        node = await wait_for(node_ready, 180, f"node {NODE} Ready")
+        node_secs = time.monotonic() - t_boot
+
+        async def default_sa():
+            try:
+                return await client.api("v1", "ServiceAccount").get("default",
+                                                                    namespace=NAMESPACE)
+            except ApiError:
+                return None
+        await wait_for(default_sa, 60, "the default ServiceAccount")
+        await asyncio.sleep(1)  # let the scheduler's informers settle after Ready
+
+        sent: dict[str, float] = {}
+        seen: dict[str, dict[str, float]] = {}
+        done = asyncio.Event()
+
+        async def watch(rv: str) -> None:
+            async for _, pod in pods.watch(namespace=NAMESPACE, resource_version=rv,
+                                           label_selector="app=startup-bench",
+                                           timeout_seconds=600):
+                now = time.monotonic()
+                marks = seen.setdefault(pod["metadata"]["name"], {})
+                status = pod.get("status") or {}
+                if pod["spec"].get("nodeName"):
+                    marks.setdefault("bound", now)
+                if status.get("hostIP"):
+                    marks.setdefault("kubelet", now)
+                if status.get("podIP"):
+                    marks.setdefault("ip", now)
+                if status.get("phase") == "Running":
+                    marks.setdefault("running", now)
+                if is_ready(pod):
+                    marks.setdefault("ready", now)
+                    if sum("ready" in m for m in seen.values()) >= n_pods:
+                        done.set()
+                        return
+
+        rv = (await pods.list(namespace=NAMESPACE, limit=1))["metadata"]["resourceVersion"]
+        watcher = asyncio.create_task(watch(rv))
+        await asyncio.sleep(0.2)  # the watch request is on the wire before the creates
+
+        async def create(i: int) -> None:
+            body = pod_body(i)
+            sent[body["metadata"]["name"]] = time.monotonic()
+            await pods.create(body, namespace=NAMESPACE)
+
+        start = time.monotonic()
+        await asyncio.gather(*(create(i) for i in range(n_pods)))
+        create_secs = time.monotonic() - start
+        try:
+            await asyncio.wait_for(asyncio.shield(done.wait()), timeout=300)
+        finally:
+            watcher.cancel()
+        lat = {name: seen[name]["ready"] - t for name, t in sent.items()}
+        phase = {key: [seen[n][key] - sent[n] for n in sent if key in seen[n]]
+                 for key in ("bound", "kubelet", "ip", "running")}
+        return {"node_ready_s": node_secs, "pod_cidr": node["spec"].get("podCIDR"),
+                "create_s": create_secs, "latencies": list(lat.values()), "phases": phase,
+                "all_ready_s": max(m["ready"] for m in seen.values()) - start}
+
+
+def check_host(routes_before: dict[str, bool], netns_before: set[str], socket: str) -> list[str]:
+    """What the run left on the host (empty: nothing)."""
+    left = []
+    shims = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and b"containerd-shim" in argv[0] and socket.encode() in argv:
+            shims.append(entry)
+    if shims:
+        left.append(f"containerd shims {shims}")
+    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True,
+                      check=False).returncode == 0:
+        left.append(f"bridge {BRIDGE}")
+    if extra := netns() - netns_before:
+        left.append(f"netns {sorted(extra)}")
+    nat = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+    if rules := [line for line in nat.splitlines() if NETWORK in line]:
+        left.append(f"iptables rules {rules}")
+    after = routes_present()
+    if added := [cidr for cidr, had in routes_before.items() if after[cidr] and not had]:
+        left.append(f"routes {added}")
+    return left
+
+
+def run_once(n_pods: int, keep_log: Path | None) -> dict:
+    with tempfile.TemporaryDirectory(prefix="pyk8s-startup-") as tmp:
+        data_dir, log_path = Path(tmp) / "data", Path(tmp) / "server.log"
+        routes_before, netns_before = routes_present(), netns()
+        argv = [sys.executable, "-m", "pyk8s", "server", "--data-dir", str(data_dir),
+                "--secure-port", str(free_port()), "--node-name", NODE,
+                "--disable", "kube-proxy", "--kubelet-arg=--kill-pods-on-exit",
+                f"--kubelet-arg=--port={free_port()}",
+                f"--kubelet-arg=--cni-bridge-name={BRIDGE}",
+                f"--kubelet-arg=--cni-network-name={NETWORK}",
+                f"--kube-controller-manager-arg=--cluster-cidr={CLUSTER_CIDR}"]
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        root = data_dir / "kubelet"
+        socket = str(containerd_options(root).socket)
+        try:
+            deadline = time.monotonic() + 120
+            while not (data_dir / "admin.conf").exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("no admin.conf:\n" + log_path.read_text()[-3000:])
+                time.sleep(0.2)
+            result = asyncio.run(measure(data_dir / "admin.conf", n_pods, proc))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            t_stop = time.monotonic()
+            try:
+                proc.wait(90)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            stop_secs = time.monotonic() - t_stop
+            if keep_log:
+                shutil.copy(log_path, keep_log)
+                with open(keep_log, "ab") as out, contextlib.suppress(OSError):
+                    out.write(b"\n----- containerd.log -----\n")
+                    out.write(containerd_options(root).log_path.read_bytes())
+            cleanup_host(root, socket, BRIDGE, NETWORK)
+            remove_added_routes(routes_before)
+        result["stop_s"] = stop_secs
+        result["exit_code"] = proc.returncode
+        result["left_on_host"] = check_host(routes_before, netns_before, socket)
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=1, help="fresh server per run")
+    parser.add_argument("--keep-log", type=Path, default=None,
+                        help="copy the server's log (all components) and containerd's log to "
+                             "KEEP_LOG.<run>.log")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root: the kubelet runs containerd and sets up a bridge")
+    print(f"Machine: {machine()}")
+    print()
+    print("| run | pods | p50 | p99 | max | all Ready after | creates took | node Ready after "
+          "boot |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    results = []
+    for run in range(1, args.runs + 1):
+        log = args.keep_log.with_suffix(f".{run}.log") if args.keep_log else None
+        r = run_once(args.pods, log)
+        results.append(r)
+        lat = r["latencies"]
+        print(f"| {run} | {len(lat)} | {pct(lat, 50):.2f} s | {pct(lat, 99):.2f} s "
+              f"| {max(lat):.2f} s | {r['all_ready_s']:.2f} s | {r['create_s'] * 1000:.0f} ms "
+              f"| {r['node_ready_s']:.1f} s |", flush=True)
+    print()
+    print("Where the time goes (from the create's send time; p50 / p99 / max):")
+    print()
+    print("| run | bound (nodeName) | kubelet's first status | pod IP | Running | "
+          "Running+Ready |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for run, r in enumerate(results, 1):
+        cells = [" / ".join(f"{f(v):.2f}" for f in (lambda x: pct(x, 50), lambda x: pct(x, 99),
+                                                      max)) + " s" if v else "-"
+                 for v in (*r["phases"].values(), r["latencies"])]
+        print(f"| {run} | " + " | ".join(cells) + " |")
+    print()
+    for run, r in enumerate(results, 1):
+        print(f"run {run}: server stopped {r['stop_s']:.1f} s after SIGTERM (exit "
+              f"{r['exit_code']}); left on the host: "
+              f"{'; '.join(r['left_on_host']) or 'nothing'}")
+
+
+if __name__ == "__main__":
+    main()
