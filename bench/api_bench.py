@@ -98,12 +98,19 @@ async def rate(name: str, clients: int, duration: float, make_request) -> float:
     return count / (time.perf_counter() - t0)
 
 
+async def make_namespace(http: aiohttp.ClientSession, base: str, name: str) -> None:
+    """A namespace with its ``default`` ServiceAccount (pods need it: the bare API server
+    runs no ServiceAccount controller, and ServiceAccount admission refuses pods without)."""
+    await http.post(f"{base}/api/v1/namespaces", json={"metadata": {"name": name}})
+    await http.post(f"{base}/api/v1/namespaces/{name}/serviceaccounts",
+                    json={"metadata": {"name": "default"}})
+
+
 async def request_rates(base: str, ctx: ssl.SSLContext, duration: float) -> list[tuple]:
     rows = []
     conn = aiohttp.TCPConnector(ssl=ctx, limit=0)
     async with aiohttp.ClientSession(connector=conn) as http:
-        await http.post(f"{base}/api/v1/namespaces",
-                        json={"metadata": {"name": "bench"}})
+        await make_namespace(http, base, "bench")
         for clients in (1, 8, 32):
             async def create(i: int, n: int, clients=clients) -> None:
                 body = dict(POD, metadata={**POD["metadata"], "name": f"p{clients}-{i}-{n}"})
@@ -121,7 +128,7 @@ async def request_rates(base: str, ctx: ssl.SSLContext, duration: float) -> list
 
             gets = await rate("get", clients, duration, get)
             rows.append((clients, creates, gets))
-        await http.post(f"{base}/api/v1/namespaces", json={"metadata": {"name": "bench-list"}})
+        await make_namespace(http, base, "bench-list")
         for n in range(100):
             body = dict(POD, metadata={**POD["metadata"], "name": f"l{n}"})
             await http.post(f"{base}/api/v1/namespaces/bench-list/pods", json=body)
