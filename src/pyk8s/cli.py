@@ -129,6 +129,9 @@ CLIENT_COMPONENTS = (
 )
 
 
+#: The node agent's components, which ``--disable-agent`` leaves out.
+AGENT_COMPONENTS = ("kubelet", "kube-proxy")
+
 #: Flags the supervisor gives a component, pointing it at the files the API server made.
 COMPONENT_FLAGS = {
     "controller-manager": ("--controllers", "*,bootstrapsigner,tokencleaner",
@@ -142,7 +145,7 @@ COMPONENT_FLAGS = {
 
 #: ``pyk8s server`` flags that are not the API server's.
 SERVER_ONLY_FLAGS = ("help", "kube_scheduler_arg", "kube_controller_manager_arg", "kubelet_arg",
-                     "kube_proxy_arg", "disable", "node_name", "data_dir")
+                     "kube_proxy_arg", "disable", "disable_agent", "node_name", "data_dir")
 
 
 def _ensure_kubelet_kubeconfig(data_dir: Path, server: str, node_name: str) -> Path:
@@ -187,7 +190,8 @@ def cmd_server(args: argparse.Namespace) -> None:
     available = set(args.commands)
     node_name = args.node_name or socket.gethostname().lower()
     for command, kubeconfig, extra_dest in CLIENT_COMPONENTS:
-        if command not in available or command in args.disable:
+        if command not in available or command in args.disable or (
+                args.disable_agent and command in AGENT_COMPONENTS):
             continue
         if command == "kubelet":
             _ensure_kubelet_kubeconfig(data_dir, f"https://{host}:{args.secure_port}", node_name)
@@ -291,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="name of this machine's Node (default: the hostname)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENT",
                    help="do not run this component (scheduler, controller-manager, kubelet, kube-proxy)")
+    p.add_argument("--disable-agent", action="store_true",
+                   help="run the control plane alone: no kubelet or kube-proxy on this machine")
     p.set_defaults(func=cmd_server, parser=p)
     p = sub.add_parser("apiserver", help="run the Kubernetes API server",
                        description="Run the Kubernetes API server in the foreground.")
