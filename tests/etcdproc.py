@@ -8,7 +8,6 @@ SIGKILL a member and restart it on the same ports and data directory.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,10 +18,6 @@ from pathlib import Path
 from serverproc import free_port
 
 QUOTA_BYTES = 256 * 1024 * 1024
-
-
-def etcd_available() -> bool:
-    return shutil.which("etcd") is not None
 
 
 @dataclass

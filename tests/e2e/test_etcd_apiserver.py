@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from etcdproc import EtcdProcess, etcd_available
+from etcdproc import EtcdProcess
 from kubectl_cli import Kubectl
 from serverproc import ServerProcess, free_port
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not etcd_available(), reason="etcd is not installed (etcd-server)"),
 ]
 
 

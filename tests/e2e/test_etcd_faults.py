@@ -13,12 +13,11 @@ import signal
 
 import aiohttp
 import pytest
-from etcdproc import EtcdCluster, etcd_available
+from etcdproc import EtcdCluster
 from multiapi import Client, start_server
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not etcd_available(), reason="etcd is not installed (etcd-server)"),
 ]
 
 PATH = "/api/v1/namespaces/default/configmaps"

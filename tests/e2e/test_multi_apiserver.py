@@ -11,12 +11,11 @@ import asyncio
 import json
 
 import pytest
-from etcdproc import EtcdProcess, etcd_available
+from etcdproc import EtcdProcess
 from multiapi import Client, start_server
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not etcd_available(), reason="etcd is not installed (etcd-server)"),
 ]
 
 ADDRESSES = ("192.0.2.10", "192.0.2.11", "192.0.2.12")  # TEST-NET-1: never contacted

@@ -103,12 +103,12 @@ def test_documents_are_self_contained(registry):
         assert all(isinstance(t, str) for t in _types(schemas, [])), path
 
 
-@pytest.mark.parametrize("row", BUILTINS, ids=lambda r: f"{r[0] or 'core'}/{r[2]}")
+@pytest.mark.parametrize("row", [r for r in BUILTINS if "patch" in r[-1]],
+                         ids=lambda r: f"{r[0] or 'core'}/{r[2]}")
 def test_query_param_verifier_finds_field_validation(registry, row):
-    """cli-runtime's verifier: every PATCH for the GVK must list fieldValidation."""
+    """cli-runtime's verifier: every PATCH for the GVK must list fieldValidation
+    (kinds without a patch verb, such as Binding, have no PATCH to find)."""
     group, version, kind, *_rest, verbs = row
-    if "patch" not in verbs:
-        pytest.skip("no patch verb")
     doc = _doc(registry, group, version)
     gvk = {"group": group, "version": version, "kind": kind}
     patches = [item["patch"] for item in doc["paths"].values() if "patch" in item

@@ -249,11 +249,10 @@ class ObjectStore:
             request = AdmissionRequest("UPDATE", rt, namespace, name, user or SYSTEM_APISERVER,
                                        new, old, subresource=subresource, dry_run=dry_run)
             await self.ctx.admission.admit(self.ctx, request)
-            result = await self._prepare_update(rt, new, old, subresource)
+            await self._prepare_update(rt, new, old, subresource)
             await self.ctx.admission.validate(self.ctx, request)
             fieldmanager.track(rt, old, new, manager, operation, subresource)
-            unchanged = (result is None or _same_content(new, old)) and \
-                fieldmanager.same_ownership(old, new)
+            unchanged = _same_content(new, old) and fieldmanager.same_ownership(old, new)
             if unchanged and not await self.ctx.store.stale(kv):  # answer without a write
                 return WriteResult(old, warnings=tuple(request.warnings))
             if dry_run:
@@ -275,7 +274,7 @@ class ObjectStore:
         raise errors.conflict(rt.group, rt.plural, name, errors.STALE_OBJECT)
 
     async def _prepare_update(self, rt: ResourceType, new: dict, old: dict,
-                              subresource: str) -> dict | None:
+                              subresource: str) -> None:
         strategy = rt.strategy
         meta, old_meta = new["metadata"], old["metadata"]
         if not meta.get("uid"):  # a uid the client sent must match (validated as immutable)
@@ -338,9 +337,6 @@ class ObjectStore:
         if errs:
             raise errors.invalid_object(rt.group, rt.kind, meta.get("name", ""), errs)
         await strategy.before_update(self.ctx, new, old)
-        if _same_content(new, old):
-            return None
-        return new
 
     # ---- delete ------------------------------------------------------------
 

@@ -23,10 +23,6 @@ from pyk8s.kubelet.runtime.containerd import ContainerdOptions, ContainerdSuperv
 from pyk8s.kubelet.runtime.cri import CRIRuntime
 from pyk8s.kubelet.runtime.images import ImageSpec, build_tarball, run
 
-pytestmark = pytest.mark.skipif(shutil.which("docker-registry") is None,
-                                reason="docker-registry is not installed (make deps)")
-
-
 async def _fill_tiny(rootfs: Path, _work: Path) -> list[str]:
     (rootfs / "hello.txt").write_text("hello from a tiny image\n")
     return ["--config.cmd", "/hello.txt"]

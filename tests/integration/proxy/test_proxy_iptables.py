@@ -44,11 +44,6 @@ PODS = {"pod-a": "10.244.1.2", "pod-b": "10.244.1.3"}
 NODE_IP, CLIENT_IP = "172.31.0.1", "172.31.0.2"
 NODE_NAME = "kp-node"
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "iptables-restore", "busybox", "nsenter"],
-                   capture_output=True).returncode != 0,
-    reason="needs iptables, busybox and nsenter")
-
 
 def sh(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True)

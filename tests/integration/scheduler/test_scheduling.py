@@ -139,13 +139,10 @@ async def test_unschedulable_condition_event_and_describe(client, namespace, nod
     kubectl = Path(sys.executable).parent / "kubectl"
     if not kubectl.exists():
         kubectl = "kubectl"
-    try:
-        out = await asyncio.to_thread(
-            subprocess.run, [str(kubectl), "describe", "pod", "huge", "-n", namespace],
-            capture_output=True, text=True, timeout=20,
-            env={**os.environ, "KUBECONFIG": str(sched_server.kubeconfig)})
-    except FileNotFoundError:
-        pytest.skip("no kubectl")
+    out = await asyncio.to_thread(
+        subprocess.run, [str(kubectl), "describe", "pod", "huge", "-n", namespace],
+        capture_output=True, text=True, timeout=20,
+        env={**os.environ, "KUBECONFIG": str(sched_server.kubeconfig)})
     assert "FailedScheduling" in out.stdout, out.stdout + out.stderr
     assert "Insufficient cpu" in out.stdout
 

@@ -14,13 +14,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
-from etcdproc import EtcdProcess, etcd_available  # noqa: E402
+from etcdproc import EtcdProcess  # noqa: E402
 
 
 @pytest.fixture
 def etcd(tmp_path: Path) -> Iterator[EtcdProcess]:
-    if not etcd_available():
-        pytest.skip("etcd is not installed (Debian: etcd-server; `make test` installs it)")
     proc = EtcdProcess(tmp_path / "etcd").start()
     try:
         yield proc

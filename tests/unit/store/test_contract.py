@@ -46,14 +46,24 @@ def open_url(url: str) -> Store:
     return open_store(url)
 
 
-@pytest.fixture(params=["memory", "sqlite", "etcd", "encrypted:memory", "encrypted:sqlite"])
-def url(request: pytest.FixtureRequest, tmp_path) -> str:
+def _backend_url(request: pytest.FixtureRequest, tmp_path) -> str:
     wrapper = "encrypted:" if request.param.startswith("encrypted:") else ""
     if request.param.endswith("memory"):
         return f"{wrapper}memory://"
     if request.param.endswith("etcd"):
         return f"{wrapper}etcd://{request.getfixturevalue('etcd').endpoint}"
     return f"{wrapper}sqlite://{tmp_path / 'state.db'}"
+
+
+@pytest.fixture(params=["memory", "sqlite", "etcd", "encrypted:memory", "encrypted:sqlite"])
+def url(request: pytest.FixtureRequest, tmp_path) -> str:
+    return _backend_url(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "etcd", "encrypted:sqlite"])
+def durable_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The backends that keep data across a restart (memory:// keeps nothing)."""
+    return _backend_url(request, tmp_path)
 
 
 @pytest.fixture
@@ -414,9 +424,8 @@ async def test_compaction_many_keys(store: Store) -> None:
 # -- persistence (durable backends) ------------------------------------------------
 
 
-async def test_restart_keeps_data_and_revisions(url: str) -> None:
-    if url.endswith("memory://"):
-        pytest.skip("memory:// keeps nothing across restarts")
+async def test_restart_keeps_data_and_revisions(durable_url: str) -> None:
+    url = durable_url
     s = open_url(url)
     await s.start()
     r1 = await s.create("/r/a", b"1")
