@@ -62,12 +62,17 @@ def _drop_nat_rules(network: str) -> None:
         subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True, check=False)
 
 
-def cleanup_host(root: Path, socket: str, bridge: str, network: str) -> None:
-    """Shims serving ``socket``, mounts under ``root``, the bridge, the nat rules, ``root``."""
+def cleanup_runtime(root: Path, socket: str) -> None:
+    """Shims serving ``socket``, mounts under ``root``, then ``root`` itself."""
     _kill_shims(socket)
     mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
     for point in sorted((m for m in mounts if m.startswith(f"{root}/")), key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def cleanup_host(root: Path, socket: str, bridge: str, network: str) -> None:
+    """:func:`cleanup_runtime`, and the bridge and nat rules in this network namespace."""
+    cleanup_runtime(root, socket)
     subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
     _drop_nat_rules(network)
-    shutil.rmtree(root, ignore_errors=True)

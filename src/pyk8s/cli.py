@@ -15,17 +15,20 @@ import socket
 import sys
 from pathlib import Path
 
+from .hostaddr import default_route_address
+
 DEFAULT_DATA_DIR = "/var/lib/pyk8s"
 
 
-def _add_apiserver_flags(p: argparse.ArgumentParser) -> None:
+def _add_apiserver_flags(p: argparse.ArgumentParser, bind_address: str = "127.0.0.1") -> None:
     p.add_argument("--data-dir", default=DEFAULT_DATA_DIR,
                    help="state, certificates and admin.conf live here (default %(default)s)")
-    p.add_argument("--bind-address", default="127.0.0.1",
+    p.add_argument("--bind-address", default=bind_address,
                    help="address to serve HTTPS on (default %(default)s)")
     p.add_argument("--secure-port", type=int, default=6443, help="HTTPS port (default %(default)s)")
     p.add_argument("--advertise-address", default=None,
-                   help="address other cluster members reach this server at")
+                   help="address other cluster members and pods reach this server at "
+                        "(default: the default-route interface's address)")
     p.add_argument("--datastore-endpoint", default=None,
                    help="store URL: sqlite:///PATH/state.db (default: under --data-dir) or "
                         "memory://, etcd://HOST:2379[,HOST:2379]")
@@ -139,7 +142,7 @@ COMPONENT_FLAGS = {
                            "--cluster-signing-key-file", "{data_dir}/pki/ca.key",
                            "--root-ca-file", "{data_dir}/pki/ca.crt"),
     "kubelet": ("--node-name", "{node_name}", "--root-dir", "{data_dir}/kubelet",
-                "--client-ca-file", "{data_dir}/pki/ca.crt"),
+                "--client-ca-file", "{data_dir}/pki/ca.crt", "--node-ip", "{advertise}"),
     "kube-proxy": ("--hostname-override", "{node_name}"),
 }
 
@@ -189,6 +192,11 @@ def cmd_server(args: argparse.Namespace) -> None:
                             ready_url=f"https://{host}:{args.secure_port}/readyz")]
     available = set(args.commands)
     node_name = args.node_name or socket.gethostname().lower()
+    # Pods reach the API server through the `kubernetes` Service, whose endpoint is the
+    # advertised address; this machine's Node reports the same address as its InternalIP.
+    advertise = args.advertise_address or default_route_address()
+    if not args.advertise_address:
+        apiserver_args += ["--advertise-address", advertise]
     for command, kubeconfig, extra_dest in CLIENT_COMPONENTS:
         if command not in available or command in args.disable or (
                 args.disable_agent and command in AGENT_COMPONENTS):
@@ -198,7 +206,7 @@ def cmd_server(args: argparse.Namespace) -> None:
         argv = ["--kubeconfig", str(data_dir / kubeconfig), *COMPONENT_FLAGS.get(command, ()),
                 *getattr(args, extra_dest)]
         argv = [a.replace("{data_dir}", str(data_dir)).replace("{node_name}", node_name)
-                for a in argv]
+                .replace("{advertise}", advertise) for a in argv]
         components.append(Component(command, component_argv(command, argv)))
 
     def announce() -> None:
@@ -281,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "server, then the components that talk to it (controller "
                                    "manager, scheduler and a kubelet making this machine a "
                                    "node), each in its own process, restarted if it dies.")
-    _add_apiserver_flags(p)
+    _add_apiserver_flags(p, bind_address="0.0.0.0")
     p.add_argument("--kube-scheduler-arg", action="append", default=[], metavar="ARG",
                    help="extra flag for the scheduler (repeatable)")
     p.add_argument("--kube-controller-manager-arg", action="append", default=[], metavar="ARG",

@@ -51,12 +51,13 @@ class Kubectl:
         self.env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
         self.env.pop("KUBE_EDITOR", None)
         self.env.pop("EDITOR", None)
+        self.prefix: list[str] = []  # e.g. nsenter into the network namespace of the server
 
     def __call__(self, *args: str, input: str | None = None, check: bool = True,
                  timeout: float = TIMEOUT, env: dict | None = None) -> Result:
         started = time.monotonic()
         try:
-            proc = subprocess.run(["kubectl", *args], input=input, capture_output=True,
+            proc = subprocess.run([*self.prefix, "kubectl", *args], input=input, capture_output=True,
                                   text=True, timeout=timeout, env={**self.env, **(env or {})},
                                   cwd=self.workdir)
         except subprocess.TimeoutExpired as exc:
@@ -76,7 +77,7 @@ class Kubectl:
         return result
 
     def popen(self, *args: str) -> "Streaming":
-        return Streaming(["kubectl", *args], self.env, self.workdir)
+        return Streaming([*self.prefix, "kubectl", *args], self.env, self.workdir)
 
     def jsonpath(self, *args: str, path: str) -> str:
         return self(*args, "-o", f"jsonpath={path}").stdout

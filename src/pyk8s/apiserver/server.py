@@ -18,13 +18,13 @@ import asyncio
 import ipaddress
 import logging
 import signal
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from .. import pki
+from ..hostaddr import default_route_address
 from ..store import open_store
 from . import admission, authn, authz
 from .admission.priority import ensure_builtin_priority_classes
@@ -92,12 +92,7 @@ def _advertise(opts: APIServerOptions) -> str:
     if opts.bind_address not in ("0.0.0.0", "::", "") and not opts.bind_address.startswith(
             "127."):
         return opts.bind_address
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))  # no packet is sent for a UDP connect
-            return s.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"
+    return default_route_address()
 
 
 class APIServer:

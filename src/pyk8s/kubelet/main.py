@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import pki
+from ..hostaddr import default_route_address
 from ..client import Client, Config, EventRecorder, SharedInformerFactory, load_config
 from ..client.informers import DeletedFinalStateUnknown
 from .actions import RestartBackoff
@@ -82,10 +83,15 @@ class KubeletOptions:
 
 
 def detect_node_ip() -> str:
+    """As upstream's kubelet: the host name's address unless that is loopback (Debian maps
+    it to 127.0.1.1), then the default-route interface's address."""
     try:
-        return socket.gethostbyname(socket.gethostname())
+        address = socket.gethostbyname(socket.gethostname())
     except OSError:
-        return "127.0.0.1"
+        address = ""
+    if address and not address.startswith("127."):
+        return address
+    return default_route_address()
 
 
 def connect_runtime(endpoint: str) -> CRIRuntime:
