@@ -75,10 +75,10 @@ class NodeHost:
         return subprocess.run([*self.nsenter(), *argv], input=input, capture_output=True,
                               text=True, timeout=timeout, check=check)
 
-    def wget(self, url: str, timeout: int = 3) -> subprocess.CompletedProcess:
-        """busybox wget from the node itself; stdout is the body."""
-        return self.run(BUSYBOX, "wget", "-q", "-O", "-", "-T", str(timeout), url,
-                        timeout=timeout + 10)
+    def wget(self, url: str, timeout: float = 10.0) -> subprocess.CompletedProcess:
+        """busybox wget from the node itself; stdout is the body. (No ``-T``: busybox
+        1.35's wget segfaults with it; the subprocess timeout bounds the call.)"""
+        return self.run(BUSYBOX, "wget", "-q", "-O", "-", url, timeout=timeout)
 
     def log(self, tail: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-tail:] if self.log_path.exists() else ""
