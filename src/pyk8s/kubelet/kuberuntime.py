@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..client import Client, EventRecorder, NotFound
 from .actions import (
+    CRASH_LOOP,
     EXITED,
     RUNNING,
     PodActions,
@@ -96,6 +97,11 @@ class PodRuntime:
                     volume_paths: dict[str, str]) -> dict[str, tuple[str, str]]:
         """Carry out ``actions``; returns containers left waiting (name -> reason, message)."""
         waiting = dict(actions.waiting)
+        for name, (reason, _) in actions.waiting.items():
+            if reason == CRASH_LOOP:
+                self.recorder.event(pod, type="Warning", reason="BackOff", action="Start",
+                                    note=f"Back-off restarting failed container {name} in "
+                                         f"pod {_pod_ref(pod)}")
         grace = grace_period(pod)
         known = {c.id: c for c in rp.containers}
         pod_ip = _pod_ip(rp)
@@ -243,7 +249,8 @@ class PodRuntime:
         handler = hook_handler(container or {}, PRE_STOP)
         name = (container or {}).get("name") or (container_name(status) if status else cid[:12])
         self.recorder.event(pod, reason="Killing", action="Kill",
-                            note=f"Stopping container {name} ({why})")
+                            note=why if why.startswith("Container ") else
+                            f"Stopping container {name} ({why})")
         if handler is not None and grace > 0:
             started = time.monotonic()
             error = await run_hook(self.runtime, handler, container, cid, pod_ip, grace)
@@ -300,6 +307,11 @@ def _spec(pod: dict, name: str) -> dict | None:
         if c.get("name") == name:
             return c
     return None
+
+
+def _pod_ref(pod: dict) -> str:
+    meta = pod["metadata"]
+    return f"{meta['name']}_{meta.get('namespace', '')}({meta['uid']})"
 
 
 def _hook_message(handler: dict, pod: dict, container: dict, error: str) -> str:

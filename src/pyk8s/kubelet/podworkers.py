@@ -88,7 +88,7 @@ class PodWorkers:
         self.resync = resync
         self.relist_period = relist_period
         self.pods_api = client.api("v1", "Pod")
-        self.probes = ProbeManager(runtime, self.wake)
+        self.probes = ProbeManager(runtime, self.wake, self._probe_failed)
         self._workers: dict[str, _Worker] = {}
         self._known: dict[str, dict] = {}  # uid -> latest desired pod
         self._seen: dict[str, tuple] = {}
@@ -109,6 +109,10 @@ class PodWorkers:
         worker = self._ensure(uid, pod)
         worker.removed = True
         self.wake(uid)
+
+    def _probe_failed(self, pod: dict, kind: str, message: str) -> None:
+        self.recorder.event(pod, type="Warning", reason="Unhealthy", action="Probe",
+                            note=f"{kind[:-5].capitalize()} probe failed: {message}")
 
     def wake(self, uid: str) -> None:
         worker = self._workers.get(uid)

@@ -11,8 +11,10 @@ failing when a readiness probe exists. A result change wakes the pod worker
 container whose liveness or startup probe failed.
 
 Probe kinds: ``exec`` (the runtime's ExecSync, success on exit 0), ``httpGet``
-(status 200-399) and ``tcpSocket`` (a connection opens) to the pod's IP; ``grpc`` is
-not supported and counts as a failure.
+(status 200-399), ``tcpSocket`` (a connection opens) and ``grpc`` (the standard
+``grpc.health.v1.Health/Check`` for ``grpc.service`` answers SERVING), all to the pod's
+IP. Every failed attempt is a Warning event ``Unhealthy`` ("Liveness probe failed:
+..."), as upstream's prober records it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .grpcprobe import grpc_health_check
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger("pyk8s.kubelet.probes")
@@ -35,6 +38,7 @@ class _Result:
     streak: int = 0
     last_ok: bool | None = None
     message: str = ""
+    container: str = ""
 
 
 def _port(container: dict, port) -> int:
@@ -63,6 +67,10 @@ async def run_probe(runtime: Runtime, probe: dict, container: dict, container_id
                     host, _port(container, probe["tcpSocket"]["port"]))
                 writer.close()
                 return True, ""
+            if "grpc" in probe:
+                spec = probe["grpc"]
+                return await grpc_health_check(pod_ip, int(spec["port"]),
+                                               spec.get("service") or "", timeout)
     except (OSError, TimeoutError, ValueError, RuntimeError_) as err:
         return False, str(err) or type(err).__name__
     return False, "unsupported probe handler"
@@ -94,9 +102,14 @@ async def _http(spec: dict, container: dict, pod_ip: str, timeout: int) -> tuple
 
 
 class ProbeManager:
-    def __init__(self, runtime: Runtime, on_change: Callable[[str], None]) -> None:
+    """``on_failure(pod, kind, message)`` hears of every failed attempt (for events)."""
+
+    def __init__(self, runtime: Runtime, on_change: Callable[[str], None],
+                 on_failure: Callable[[dict, str, str], None] = lambda pod, kind, msg: None
+                 ) -> None:
         self.runtime = runtime
         self.on_change = on_change
+        self.on_failure = on_failure
         self._results: dict[tuple[str, str], _Result] = {}
         self._tasks: dict[tuple[str, str], asyncio.Task] = {}
         self._pods: dict[str, set[str]] = {}  # pod uid -> container ids probed
@@ -116,7 +129,8 @@ class ProbeManager:
             result = self._results.get((cid, kind))
             if result is not None and not result.ok and result.last_ok is False and \
                     (kind == "livenessProbe" or result.streak < 0):
-                return f"Container failed {kind[:-5]} probe, will be restarted"
+                return f"Container {result.container} failed {kind[:-5]} probe, " \
+                       "will be restarted"
         return None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -133,9 +147,10 @@ class ProbeManager:
             wanted.add(cid)
             for kind in KINDS:
                 if container.get(kind) and (cid, kind) not in self._tasks:
-                    self._results[(cid, kind)] = _Result(ok=kind == "livenessProbe")
+                    self._results[(cid, kind)] = _Result(ok=kind == "livenessProbe",
+                                                         container=name)
                     self._tasks[(cid, kind)] = asyncio.create_task(
-                        self._work(uid, cid, kind, container, pod_ip),
+                        self._work(pod, cid, kind, container, pod_ip),
                         name=f"probe {kind} {cid[:12]}")
         for cid in self._pods.get(uid, set()) - wanted:
             self._stop_container(cid)
@@ -159,7 +174,9 @@ class ProbeManager:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
 
-    async def _work(self, uid: str, cid: str, kind: str, container: dict, pod_ip: str) -> None:
+    async def _work(self, pod: dict, cid: str, kind: str, container: dict,
+                    pod_ip: str) -> None:
+        uid = pod["metadata"]["uid"]
         probe = container[kind]
         period = float(probe.get("periodSeconds") or 10)
         success_needed = int(probe.get("successThreshold") or 1)
@@ -171,6 +188,8 @@ class ProbeManager:
                 result = self._results.get((cid, kind))
                 if result is None:
                     return
+                if not ok:
+                    self.on_failure(pod, kind, message)
                 result.streak = (max(result.streak, 0) + 1) if ok else \
                     (min(result.streak, 0) - 1)
                 before = result.ok
