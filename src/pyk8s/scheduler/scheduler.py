@@ -52,16 +52,11 @@ def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
 
 
 def select_host(scores: dict[str, int]) -> str:
-    """The highest-scoring node; ties broken uniformly at random (reservoir sampling)."""
-    best, best_score, ties = "", -1, 0
-    for name, score in scores.items():
-        if score > best_score:
-            best, best_score, ties = name, score, 1
-        elif score == best_score:
-            ties += 1
-            if random.randrange(ties) == 0:
-                best = name
-    return best
+    """The highest-scoring node; ties broken uniformly at random."""
+    if not scores:
+        return ""
+    best_score = max(scores.values())
+    return random.choice([name for name, score in scores.items() if score == best_score])
 
 
 def _is_terminal(pod: dict) -> bool:

@@ -97,6 +97,16 @@ class CycleState:
         self._data: dict[str, Any] = {}
         self.skip_filter: set[str] = set()
         self.skip_score: set[str] = set()
+        self._filters: tuple[tuple, set[str], list] | None = None
+
+    def active_filters(self, plugins: list) -> list:
+        """``plugins`` without those PreFilter skipped, worked out once per node list
+        (Filter runs for hundreds of nodes per cycle)."""
+        cached = self._filters
+        if cached is None or cached[0] is not plugins or cached[1] != self.skip_filter:
+            active = [p for p in plugins if p.name not in self.skip_filter]
+            cached = self._filters = (plugins, set(self.skip_filter), active)
+        return cached[2]
 
     def read(self, key: str) -> Any:
         return self._data.get(key)

@@ -85,10 +85,7 @@ class Framework:
         return None
 
     def run_filter(self, state: CycleState, pod: dict, node: NodeInfo) -> Status | None:
-        skip = state.skip_filter
-        for plugin in self.points.get("filter", ()):
-            if plugin.name in skip:
-                continue
+        for plugin in state.active_filters(self.points.get("filter", ())):
             status = plugin.filter(state, pod, node)
             if status is not None and status.code != Code.SUCCESS:
                 return status.with_plugin(plugin.name)
@@ -161,20 +158,23 @@ class Framework:
             if plugin.name in state.skip_score:
                 continue
             scores = {}
+            score_node = plugin.score
             for node in nodes:
-                score, status = plugin.score(state, pod, node)
-                if not is_success(status):
+                score, status = score_node(state, pod, node)
+                if status is not None and status.code != Code.SUCCESS:
                     return {}, status.with_plugin(plugin.name)
                 scores[node.name] = score
             if hasattr(plugin, "normalize_score"):
                 status = plugin.normalize_score(state, pod, scores)
                 if not is_success(status):
                     return {}, status.with_plugin(plugin.name)
+            if not 0 <= min(scores.values()) <= max(scores.values()) <= MAX_NODE_SCORE:
+                name, score = next((n, v) for n, v in scores.items()
+                                   if not 0 <= v <= MAX_NODE_SCORE)
+                return {}, error(f"plugin {plugin.name} scored {name} {score}, "
+                                 f"outside 0..{MAX_NODE_SCORE}")
             weight = self.weights.get(plugin.name, 1)
             for name, score in scores.items():
-                if not 0 <= score <= MAX_NODE_SCORE:
-                    return {}, error(f"plugin {plugin.name} scored {name} {score}, "
-                                     f"outside 0..{MAX_NODE_SCORE}")
                 totals[name] += score * weight
         return totals, None
 

@@ -246,11 +246,13 @@ class NodeInfo:
     images: dict[str, int] = field(default_factory=dict)
     name: str = ""
     labels: dict = field(default_factory=dict)
+    taints: list = field(default_factory=list)
 
     def set_node(self, node: dict) -> None:
         self.node = node
         self.name = node["metadata"]["name"]
         self.labels = labels_of(node)
+        self.taints = (node.get("spec") or {}).get("taints") or []
         status = node.get("status") or {}
         self.allocatable = resource_list(status.get("allocatable") or status.get("capacity"))
         self.images = {normalized_image(n): img.get("sizeBytes") or 0
@@ -294,4 +296,4 @@ class NodeInfo:
                         dict(self.non_zero_requested), dict(self.used_ports),
                         list(self.pods_with_affinity),
                         list(self.pods_with_required_anti_affinity), self.allocatable,
-                        self.images, self.name, self.labels)
+                        self.images, self.name, self.labels, self.taints)

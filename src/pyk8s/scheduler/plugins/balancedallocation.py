@@ -39,13 +39,13 @@ class BalancedAllocation:
 
     def score(self, state: CycleState, pod: dict, node: NodeInfo) -> tuple[int, Status | None]:
         info = state.read(STATE_KEY) or PodInfo(pod)
+        allocatable, requested, wanted = node.allocatable, node.requested, info.requests
         fractions = []
         for name in self.resources:
-            alloc = node.allocatable.get(name, 0)
-            if alloc == 0:
-                continue
-            used = node.requested.get(name, 0) + info.requests.get(name, 0)
-            fractions.append(min(used / alloc, 1.0))
+            alloc = allocatable.get(name, 0)
+            if alloc:
+                used = requested.get(name, 0) + wanted.get(name, 0)
+                fractions.append(used / alloc if used < alloc else 1.0)
         return balanced_score(fractions), None
 
 

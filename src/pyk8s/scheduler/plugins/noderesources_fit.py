@@ -32,19 +32,34 @@ def checked_requests(info: PodInfo, ignored: frozenset[str] = frozenset()
             if reqs[name] > 0 and name != PODS and name not in ignored]
 
 
-def insufficient(info: PodInfo, node: NodeInfo, ignored: frozenset[str] = frozenset()
-                 ) -> list[tuple[str, bool]]:
+def insufficient(info: PodInfo, node: NodeInfo, ignored: frozenset[str] = frozenset(),
+                 checks: list[tuple[str, int]] | None = None) -> list[tuple[str, bool]]:
     """(reason, unresolvable) for every resource the pod does not fit, in upstream's
-    order: pods, then cpu, memory, ephemeral-storage, then extended resources."""
+    order: pods, then cpu, memory, ephemeral-storage, then extended resources.
+    ``checks`` is :func:`checked_requests`, when the caller already has it."""
     out = []
-    allowed = node.allocatable.get(PODS, 0)
+    allocatable, requested = node.allocatable, node.requested
+    allowed = allocatable.get(PODS, 0)
     if len(node.pods) + 1 > allowed:
         out.append(("Too many pods", allowed < 1))
-    for name, want in checked_requests(info, ignored):
-        alloc = node.allocatable.get(name, 0)
-        if want > alloc - node.requested.get(name, 0):
+    for name, want in checks if checks is not None else checked_requests(info, ignored):
+        alloc = allocatable.get(name, 0)
+        if want > alloc - requested.get(name, 0):
             out.append((f"Insufficient {name}", want > alloc))
     return out
+
+
+class FitInput:
+    """What Filter and Score need of the pod, computed once per scheduling cycle."""
+
+    __slots__ = ("info", "checks")
+
+    def __init__(self, info: PodInfo, ignored: frozenset[str]) -> None:
+        self.info = info
+        self.checks = checked_requests(info, ignored)
+
+    def clone(self) -> "FitInput":
+        return self
 
 
 def least_allocated(requested: int, allocatable: int) -> int:
@@ -93,16 +108,17 @@ class Fit:
         self.resources = tuple(strategy.get("resources") or DEFAULT_RESOURCES)
         self.ignored = frozenset(args.get("ignoredResources") or ())
 
-    def _info(self, state: CycleState, pod: dict) -> PodInfo:
-        info = state.read(STATE_KEY)
-        return info if info is not None else PodInfo(pod)
+    def _input(self, state: CycleState, pod: dict) -> FitInput:
+        fit = state.read(STATE_KEY)
+        return fit if fit is not None else FitInput(PodInfo(pod), self.ignored)
 
     def pre_filter(self, state: CycleState, pod: dict, nodes: list) -> Status | None:
-        state.write(STATE_KEY, PodInfo(pod))
+        state.write(STATE_KEY, FitInput(PodInfo(pod), self.ignored))
         return None
 
     def filter(self, state: CycleState, pod: dict, node: NodeInfo) -> Status | None:
-        misfits = insufficient(self._info(state, pod), node, self.ignored)
+        fit = self._input(state, pod)
+        misfits = insufficient(fit.info, node, checks=fit.checks)
         if not misfits:
             return None
         code = Code.UNSCHEDULABLE_AND_UNRESOLVABLE if any(u for _, u in misfits) \
@@ -110,7 +126,7 @@ class Fit:
         return Status(code, tuple(reason for reason, _ in misfits))
 
     def score(self, state: CycleState, pod: dict, node: NodeInfo) -> tuple[int, Status | None]:
-        return resource_score(self.scorer, self.resources, self._info(state, pod), node,
+        return resource_score(self.scorer, self.resources, self._input(state, pod).info, node,
                               use_requested=False), None
 
 

@@ -18,7 +18,7 @@ STATE_KEY = "PreScore" + NAME
 
 
 def _taints(node: NodeInfo) -> list[dict]:
-    return (node.node.get("spec") or {}).get("taints") or []
+    return node.taints
 
 
 def _tolerations(pod: dict) -> list[dict]:
@@ -39,6 +39,8 @@ class TaintToleration:
     events = frozenset({"NodeAdd", "NodeUpdate"})
 
     def filter(self, state: CycleState, pod: dict, node: NodeInfo) -> Status | None:
+        if not _taints(node):
+            return None
         taint = first_untolerated(pod, node)
         if taint is None:
             return None
@@ -51,8 +53,11 @@ class TaintToleration:
         return None
 
     def score(self, state: CycleState, pod: dict, node: NodeInfo) -> tuple[int, Status | None]:
+        taints = _taints(node)
+        if not taints:
+            return 0, None
         tolerations = state.read(STATE_KEY) or []
-        count = sum(1 for taint in _taints(node) if taint.get("effect") == "PreferNoSchedule"
+        count = sum(1 for taint in taints if taint.get("effect") == "PreferNoSchedule"
                     and not tolerated(taint, tolerations))
         return count, None
 
