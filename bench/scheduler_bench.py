@@ -9,7 +9,8 @@ watch records when each pod gets ``spec.nodeName``.
 Reports throughput (pods bound / time from first create to last bind) and the p50/p99
 of each pod's creation-to-bound latency (create request sent -> watch saw nodeName).
 
-Run: ``.venv/bin/python bench/scheduler_bench.py --nodes 1000 5000 --pods 10000``.
+Run: ``.venv/bin/python bench/scheduler_bench.py --nodes 1000 5000 --pods 10000``;
+``--cycle-only`` times the scheduling cycle in-process instead (no API, no binding).
 This is a benchmark, not a test: nothing here asserts a timing.
 """
 
@@ -141,15 +142,55 @@ async def run_case(server: ServerProcess, n_nodes: int, n_pods: int, hollow: boo
             "p50_ms": lat[len(lat) // 2] * 1000, "p99_ms": lat[int(len(lat) * 0.99)] * 1000}
 
 
+class _NoAPI:
+    """Stands in for the client in :func:`cycle_only`: no plugin calls the API there."""
+
+    def api(self, *args, **kwargs) -> None:
+        return None
+
+
+def cycle_only(n_nodes: int, n_pods: int) -> float:
+    """Pods/s of the scheduling cycle alone, in this process: snapshot update, PreFilter,
+    Filter, Score and assume per pod, with no API server and no binding."""
+    from pyk8s.scheduler.framework.config import parse
+    from pyk8s.scheduler.framework.interface import CycleState
+    from pyk8s.scheduler.plugins import implemented_points
+    from pyk8s.scheduler.scheduler import Scheduler
+
+    sched = Scheduler(_NoAPI(), parse(None, implemented_points()))
+    for i in range(n_nodes):
+        sched.on_node_add(node_body(i))
+    fwk = sched.profiles["default-scheduler"]
+    pods = []
+    for i in range(n_pods):
+        pod = pod_body(i)
+        pod["metadata"].update(namespace="default", uid=f"uid-{i}")
+        pods.append(pod)
+    start = time.perf_counter()
+    for pod in pods:
+        sched.cache.update_snapshot(sched.snapshot)
+        node, status, _ = sched.schedule_pod(fwk, CycleState(), pod)
+        if not node:
+            raise RuntimeError(f"pod did not fit: {status}")
+        sched.cache.assume_pod({**pod, "spec": {**pod["spec"], "nodeName": node}})
+    return n_pods / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--hollow", action="store_true",
                         help="register nodes with `pyk8s hollow-nodes` instead of creating them")
+    parser.add_argument("--cycle-only", action="store_true",
+                        help="time the scheduling cycle in this process (no API server)")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}")
+    if args.cycle_only:
+        for n in args.nodes:
+            print(f"{n} nodes: {cycle_only(n, args.pods):.0f} pods/s (scheduling cycle alone)")
+        return
     print("| nodes | pods | pods/s | p50 create->bound | p99 create->bound | creates took |")
     print("|---|---|---|---|---|---|")
     for n in args.nodes:
