@@ -15,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+from .goduration import parse_duration
 from .hostaddr import default_route_address
 
 DEFAULT_DATA_DIR = "/var/lib/pyk8s"
@@ -38,6 +39,11 @@ def _add_apiserver_flags(p: argparse.ArgumentParser, bind_address: str = "127.0.
     p.add_argument("--etcd-cafile", default=None, help="CA bundle verifying etcd's certificate")
     p.add_argument("--etcd-certfile", default=None, help="client certificate for etcd")
     p.add_argument("--etcd-keyfile", default=None, help="private key of --etcd-certfile")
+    p.add_argument("--etcd-compaction-interval", default="5m0s",
+                   help="interval of storage compaction requests, a Go duration (default "
+                        "%(default)s; 0 turns compaction off)")
+    p.add_argument("--event-ttl", default="1h0m0s",
+                   help="amount of time to retain events, a Go duration (default %(default)s)")
     p.add_argument("--etcd-prefix", default="/registry",
                    help="prefix of every key in etcd (default %(default)s)")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12",
@@ -66,6 +72,14 @@ def _add_apiserver_flags(p: argparse.ArgumentParser, bind_address: str = "127.0.
                    help="log verbosity (0: info, 4+: debug)")
 
 
+def _duration(flag: str, text: str) -> float:
+    """A duration flag's seconds (kept as text in args so ``pyk8s server`` forwards it)."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise SystemExit(f"pyk8s: invalid value for {flag}: {exc}") from None
+
+
 def _options(args: argparse.Namespace):
     from .apiserver.server import APIServerOptions
 
@@ -91,6 +105,9 @@ def _options(args: argparse.Namespace):
         enable_admission_plugins=args.enable_admission_plugins,
         disable_admission_plugins=args.disable_admission_plugins,
         encryption_provider_config=args.encryption_provider_config,
+        event_ttl=_duration("--event-ttl", args.event_ttl),
+        etcd_compaction_interval=_duration("--etcd-compaction-interval",
+                                           args.etcd_compaction_interval),
     )
 
 

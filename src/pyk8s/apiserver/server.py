@@ -10,6 +10,12 @@ server's ``pki/`` into the next one's data directory before its first start. Wha
 must agree on lives in the store: the Service IP and node-port ranges
 (:mod:`.rangestore`) and the list of live servers behind ``default/kubernetes``
 (:mod:`.endpointreconciler`).
+
+Events expire ``--event-ttl`` after their last write (etcd leases; an in-process
+sweeper on the other stores). Compaction runs every ``--etcd-compaction-interval``: on
+etcd with upstream's coordination through ``compact_rev_key`` (one interval of history
+kept, one compaction per interval however many servers share the etcd); elsewhere by
+keeping :data:`COMPACT_KEEP` revisions.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from aiohttp import web
 from .. import pki
 from ..hostaddr import default_route_address
 from ..store import open_store
+from ..store.expiry import ExpirySweeper
+from ..store.factory import is_etcd
 from . import admission, authn, authz
 from .admission.priority import ensure_builtin_priority_classes
 from .app import APIServerApp, tls_context
@@ -40,7 +48,8 @@ from .watchcache import WatchCache
 log = logging.getLogger(__name__)
 
 COMPACT_INTERVAL = 300.0  # kube-apiserver compacts every 5 minutes
-COMPACT_KEEP = 10_000  # revisions kept behind the head at each compaction
+COMPACT_KEEP = 10_000  # revisions kept behind the head at each compaction (not etcd)
+EVENTS_PREFIX = "/registry/events/"  # core/v1 and events.k8s.io/v1 Events share it
 
 
 @dataclass
@@ -66,6 +75,8 @@ class APIServerOptions:
     enable_admission_plugins: str = ""
     disable_admission_plugins: str = ""
     encryption_provider_config: str | None = None
+    event_ttl: float = 3600.0  # seconds; kube-apiserver's --event-ttl (1h)
+    etcd_compaction_interval: float = COMPACT_INTERVAL  # seconds; 0 turns compaction off
 
     def store_url(self) -> str:
         if self.etcd_servers and self.datastore_endpoint:
@@ -76,7 +87,11 @@ class APIServerOptions:
     def store_options(self) -> dict:
         """open_store's etcd options (ignored by the other backends)."""
         return {"etcd_prefix": self.etcd_prefix, "etcd_ca": self.etcd_cafile,
-                "etcd_cert": self.etcd_certfile, "etcd_key": self.etcd_keyfile}
+                "etcd_cert": self.etcd_certfile, "etcd_key": self.etcd_keyfile,
+                "ttls": self.key_ttls()}
+
+    def key_ttls(self) -> dict[str, float]:
+        return {EVENTS_PREFIX: self.event_ttl} if self.event_ttl > 0 else {}
 
     def client_host(self) -> str:
         if self.bind_address in ("0.0.0.0", "::", ""):
@@ -103,6 +118,7 @@ class APIServer:
         self.runner: web.AppRunner | None = None
         self.ctx: ServerContext | None = None
         self._compactor: asyncio.Task | None = None
+        self._expiry: ExpirySweeper | None = None
         self._crds: CRDController | None = None
         self._endpoints: EndpointReconciler | None = None
         self._background: list[asyncio.Task] = []
@@ -121,12 +137,15 @@ class APIServer:
         pki.ensure_admin_kubeconfig(ca, pki_dir, self.kubeconfig_path, server_url)
         pki.ensure_component_kubeconfigs(ca, pki_dir, opts.data_dir, server_url)
 
-        store = open_store(opts.store_url(), **opts.store_options())
+        store = raw_store = open_store(opts.store_url(), **opts.store_options())
         if opts.encryption_provider_config:
             from ..store.encryption import wrap_store
 
             store = wrap_store(store, opts.encryption_provider_config)
         await store.start()
+        if opts.key_ttls() and not is_etcd(opts.store_url()):
+            self._expiry = ExpirySweeper(store, opts.key_ttls())
+            await self._expiry.start()
         registry = builtin_registry()
         first, last = (int(p) for p in opts.service_node_port_range.split("-"))
         self.ctx = ctx = ServerContext(
@@ -168,18 +187,30 @@ class APIServer:
                                                    str(ca.cert_path)),
                            backlog=1024, reuse_address=True)
         await site.start()
-        self._compactor = asyncio.create_task(self._compact_periodically(), name="compactor")
+        if opts.etcd_compaction_interval > 0:
+            self._compactor = asyncio.create_task(self._compact_periodically(raw_store),
+                                                  name="compactor")
         log.info("serving on %s (store %s)", server_url, opts.store_url())
 
-    async def _compact_periodically(self) -> None:
-        assert self.ctx is not None
+    async def _compact_periodically(self, store) -> None:
+        if is_etcd(self.opts.store_url()):
+            from ..store.etcd import Compactor
+
+            compactor = Compactor(store)
+            compact_once = compactor.tick
+        else:
+            async def compact_once() -> int:
+                head = await store.current_revision()
+                if head <= COMPACT_KEEP:
+                    return 0
+                await store.compact(head - COMPACT_KEEP)
+                return head - COMPACT_KEEP
         while True:
-            await asyncio.sleep(COMPACT_INTERVAL)
+            await asyncio.sleep(self.opts.etcd_compaction_interval)
             try:
-                head = await self.ctx.store.current_revision()
-                if head > COMPACT_KEEP:
-                    await self.ctx.store.compact(head - COMPACT_KEEP)
-                    log.info("compacted store up to revision %d", head - COMPACT_KEEP)
+                revision = await compact_once()
+                if revision:
+                    log.info("compacted store up to revision %d", revision)
             except Exception:
                 log.exception("compaction failed")
 
@@ -188,6 +219,8 @@ class APIServer:
             await self._endpoints.stop()
         if self._compactor:
             self._compactor.cancel()
+        if self._expiry:
+            await self._expiry.stop()
         for task in self._background:
             task.cancel()
         if self.runner:

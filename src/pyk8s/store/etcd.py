@@ -21,6 +21,15 @@ model almost one to one:
   S-1: etcd then cancels it exactly when S <= C, with C in the answer. etcd reveals C
   only in errors and watch responses, so ``start()`` finds it by bisecting ranges
   (O(log revision) cheap reads).
+* **Leases.** Keys under a prefix given in ``ttls`` (the API server passes
+  ``/registry/events/`` with ``--event-ttl``) are written with an etcd lease, so etcd
+  deletes them (and watchers see DELETED) once the lease runs out; every write renews by
+  attaching a newer lease. As upstream's lease manager, one lease serves every such write
+  in a window of min(60 s, 10% of the ttl) and at most 1,000 keys: it is granted for
+  ttl + window, so each key lives between ttl and ttl + window after its last write,
+  and etcd keeps one lease per window instead of one per Event.
+* **Compaction is coordinated** through etcd (:class:`Compactor`, upstream's
+  ``compact_rev_key`` protocol), so several API servers compact once per interval.
 * **Watch.** One gRPC Watch stream per watch, with ``prev_kv`` so updates carry the old
   value and a DELETE the last one. A "canceled" response with ``compact_revision`` (the
   watch fell behind a compaction) ends the watch with CompactedError, as upstream turns
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import AsyncIterator
 
 import grpc
@@ -55,6 +65,10 @@ log = logging.getLogger(__name__)
 
 REGISTRY = "/registry"
 _CMP = pb.Compare
+LEASE_REUSE_SECONDS = 60  # upstream's lease reuse window: min(this, 10% of the ttl)
+LEASE_REUSE_FRACTION = 0.1
+LEASE_MAX_KEYS = 1000  # keys one lease may carry before a new one is granted
+COMPACT_REV_KEY = b"compact_rev_key"  # kube-apiserver's key, outside --etcd-prefix
 
 
 def prefix_end(key: bytes) -> bytes:
@@ -68,14 +82,50 @@ def prefix_end(key: bytes) -> bytes:
     return b"\0"  # every key
 
 
+class LeaseManager:
+    """Grants etcd leases for keys that expire, reusing one lease per short window."""
+
+    def __init__(self, client: EtcdClient, clock=time.monotonic) -> None:
+        self._client = client
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._id = 0
+        self._expires = 0.0  # when the current lease runs out, by self._clock
+        self._attached = 0
+        self.granted = 0  # leases granted so far (for tests and logs)
+
+    async def lease(self, ttl: int) -> int:
+        """A lease that keeps a key at least ``ttl`` seconds from now."""
+        async with self._lock:
+            now = self._clock()
+            reuse = min(LEASE_REUSE_SECONDS, int(LEASE_REUSE_FRACTION * ttl))
+            if (self._id and now + ttl < self._expires <= now + ttl + reuse
+                    and self._attached < LEASE_MAX_KEYS):
+                self._attached += 1
+                return self._id
+            resp = await self._client.call("LeaseGrant", pb.LeaseGrantRequest(TTL=ttl + reuse))
+            if resp.error:
+                raise StoreError(f"etcd refused a lease: {resp.error}")
+            self._id, self._expires, self._attached = resp.ID, now + ttl + reuse, 1
+            self.granted += 1
+            return self._id
+
+    def forget(self, lease: int) -> None:
+        """Drops ``lease`` (etcd no longer knows it) so the next write gets a new one."""
+        if self._id == lease:
+            self._id = 0
+
+
 class EtcdStore(Store):
     """The store contract over an etcd cluster reached at ``endpoints`` (``host:port``)."""
 
     def __init__(self, endpoints: list[str], *, prefix: str = REGISTRY, tls: bool = False,
                  ca: str | None = None, cert: str | None = None,
-                 key: str | None = None) -> None:
+                 key: str | None = None, ttls: dict[str, int] | None = None) -> None:
         self._client = EtcdClient(endpoints, tls=tls, ca=ca, cert=cert, key=key)
         self._prefix = prefix.rstrip("/") or "/"
+        self._ttls = {p: int(t) for p, t in (ttls or {}).items() if t > 0}
+        self.leases = LeaseManager(self._client)
         self._revision = 0  # the newest revision this process has seen
         self._compacted = 0
         self._closed = False
@@ -211,11 +261,32 @@ class EtcdStore(Store):
         kvs = resp.responses[0].response_range.kvs
         return kvs[0] if kvs else None
 
+    def _ttl(self, key: str) -> int:
+        for prefix, ttl in self._ttls.items():
+            if key.startswith(prefix):
+                return ttl
+        return 0
+
+    async def _put_txn(self, key: str, ekey: bytes, value: bytes,
+                       compare: list[pb.Compare]) -> pb.TxnResponse:
+        """A guarded put, with a lease when ``key`` expires (a new lease if etcd lost it)."""
+        ttl = self._ttl(key)
+        for attempt in (1, 2):
+            lease = await self.leases.lease(ttl) if ttl else 0
+            put = pb.RequestOp(request_put=pb.PutRequest(key=ekey, value=value, lease=lease))
+            try:
+                return await self._txn(compare, put, ekey)
+            except EtcdError as exc:
+                if not lease or "lease not found" not in exc.message or attempt == 2:
+                    raise
+                self.leases.forget(lease)
+        raise AssertionError("unreachable")
+
     async def create(self, key: str, value: bytes) -> int:
         ekey = self._ekey(key)
-        resp = await self._txn(
-            [_CMP(key=ekey, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0)],
-            pb.RequestOp(request_put=pb.PutRequest(key=ekey, value=value)), ekey)
+        resp = await self._put_txn(
+            key, ekey, value,
+            [_CMP(key=ekey, target=_CMP.CREATE, result=_CMP.EQUAL, create_revision=0)])
         if not resp.succeeded:
             raise KeyExistsError(key)
         return resp.header.revision
@@ -238,8 +309,7 @@ class EtcdStore(Store):
         guards = self._guards(ekey, expected_revision)
         if not expected_revision:  # the contract's "equals 0" can only fail on a live key
             guards.append(_CMP(key=ekey, target=_CMP.MOD, result=_CMP.EQUAL, mod_revision=0))
-        resp = await self._txn(
-            guards, pb.RequestOp(request_put=pb.PutRequest(key=ekey, value=value)), ekey)
+        resp = await self._put_txn(key, ekey, value, guards)
         if not resp.succeeded:
             raise self._refused(key, resp)
         return resp.header.revision
@@ -332,3 +402,42 @@ class EtcdStore(Store):
                 return None
             raise StoreError("etcd ended the watch stream")
         return resp
+
+
+class Compactor:
+    """kube-apiserver's compaction protocol, so that several API servers on one etcd
+    compact once per interval between them, keeping one interval of history.
+
+    ``compact_rev_key`` holds the revision last compacted to; its etcd *version* (how
+    often it was written) is a logical clock. Each :meth:`tick` (one per interval) tries
+    ``txn(version(compact_rev_key) == clock -> put(key, R), else get(key))`` where R is the
+    revision this server saw at its previous tick. The one server whose txn wins advances
+    the clock and compacts at R; the others learn the clock and revision from the answer
+    and wait for the next interval. So whoever ticks first per interval compacts, at the
+    revision the previous interval ended on, and the first tick only records.
+    """
+
+    def __init__(self, store: EtcdStore) -> None:
+        self._store = store
+        self._clock = 0  # compact_rev_key's version as last seen
+        self._revision = 0  # etcd's revision at the previous tick
+
+    async def tick(self) -> int:
+        """One interval's turn; returns the revision compacted to, or 0 if none."""
+        clock, revision = self._clock, self._revision
+        resp = await self._store._client.call("Txn", pb.TxnRequest(
+            compare=[_CMP(key=COMPACT_REV_KEY, target=_CMP.VERSION, result=_CMP.EQUAL,
+                          version=clock)],
+            success=[pb.RequestOp(request_put=pb.PutRequest(
+                key=COMPACT_REV_KEY, value=str(revision).encode()))],
+            failure=[pb.RequestOp(request_range=pb.RangeRequest(key=COMPACT_REV_KEY))]))
+        self._revision = resp.header.revision
+        if not resp.succeeded:
+            kvs = resp.responses[0].response_range.kvs
+            self._clock = kvs[0].version if kvs else 0
+            return 0
+        self._clock = clock + 1
+        if revision <= 1:  # the first turn only records where this interval starts
+            return 0
+        await self._store.compact(revision)
+        return revision

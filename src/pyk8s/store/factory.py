@@ -8,11 +8,14 @@ from .interface import Store
 
 
 def open_store(url: str, *, etcd_prefix: str = "/registry", etcd_ca: str | None = None,
-               etcd_cert: str | None = None, etcd_key: str | None = None) -> Store:
+               etcd_cert: str | None = None, etcd_key: str | None = None,
+               ttls: dict[str, float] | None = None) -> Store:
     """``memory://``, ``sqlite:///abs/path/state.db``, or an etcd cluster: either
     ``etcd://host:2379[,host:2379]`` or kube-apiserver's ``--etcd-servers`` form,
     ``http(s)://host:2379[,http(s)://host:2379]`` (``https`` or a CA/client certificate
-    means TLS). The ``etcd_*`` options are kube-apiserver's ``--etcd-*`` flags."""
+    means TLS). The ``etcd_*`` options are kube-apiserver's ``--etcd-*`` flags. ``ttls``
+    (key prefix -> seconds) makes etcd write such keys with a lease; the other backends
+    ignore it (their owner runs :class:`~pyk8s.store.expiry.ExpirySweeper`)."""
     scheme = urlparse(url).scheme
     if scheme == "memory":
         from .memory import MemoryStore
@@ -23,14 +26,20 @@ def open_store(url: str, *, etcd_prefix: str = "/registry", etcd_ca: str | None 
 
         path = url[len("sqlite://") :]
         return SQLiteStore(path)
-    if scheme in ("etcd", "http", "https"):
+    if is_etcd(url):
         from .etcd import EtcdStore
 
         endpoints, tls = etcd_endpoints(url)
         return EtcdStore(endpoints, prefix=etcd_prefix, tls=tls, ca=etcd_ca, cert=etcd_cert,
-                         key=etcd_key)
+                         key=etcd_key,
+                         ttls={p: max(1, round(t)) for p, t in (ttls or {}).items() if t > 0})
     raise ValueError(f"unsupported datastore endpoint {url!r} "
                      "(use sqlite:///PATH, memory:// or etcd://HOST:PORT[,HOST:PORT])")
+
+
+def is_etcd(url: str) -> bool:
+    """Whether ``url`` names an etcd cluster (whose keys expire by lease, in etcd)."""
+    return urlparse(url).scheme in ("etcd", "http", "https")
 
 
 def etcd_endpoints(url: str) -> tuple[list[str], bool]:
