@@ -50,6 +50,7 @@ SERVICE_ACCOUNTS = {
     "csrsigning": "certificate-controller",
     "bootstrapsigner": "bootstrap-signer",
     "tokencleaner": "token-cleaner",
+    "persistentvolume-binder": "persistent-volume-binder",
 }
 
 
