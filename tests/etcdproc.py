@@ -3,7 +3,9 @@
 Each instance gets free client and peer ports and its own data directory, so tests that
 need a fresh revision counter (the store contract suite) can each have their own.
 :class:`EtcdCluster` starts several members that form one cluster, for fault tests that
-SIGKILL a member and restart it on the same ports and data directory.
+SIGKILL a member and restart it on the same ports and data directory. With ``tls``
+(:class:`EtcdTLS`) clients must speak TLS and present a certificate signed by its CA;
+health is then read from a plain-HTTP metrics listener.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ QUOTA_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
+class EtcdTLS:
+    """etcd's serving certificate and the CA its clients' certificates must chain to."""
+
+    cert_file: Path
+    key_file: Path
+    trusted_ca_file: Path
+
+
+@dataclass
 class EtcdProcess:
     data_dir: Path
     client_port: int = 0
@@ -28,6 +39,8 @@ class EtcdProcess:
     proc: subprocess.Popen | None = None
     name: str = "default"
     initial_cluster: str = ""  # NAME=PEER_URL,... of every member (default: this one alone)
+    tls: EtcdTLS | None = None
+    metrics_port: int = 0
 
     @property
     def peer_url(self) -> str:
@@ -39,7 +52,7 @@ class EtcdProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{self.endpoint}"
+        return f"{'https' if self.tls else 'http'}://{self.endpoint}"
 
     def start(self, timeout: float = 20.0) -> "EtcdProcess":
         self.launch()
@@ -52,6 +65,12 @@ class EtcdProcess:
         self.peer_port = self.peer_port or free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         peer = self.peer_url
+        secure = []
+        if self.tls:
+            self.metrics_port = self.metrics_port or free_port()
+            secure = ["--cert-file", str(self.tls.cert_file), "--key-file", str(self.tls.key_file),
+                      "--client-cert-auth", "--trusted-ca-file", str(self.tls.trusted_ca_file),
+                      "--listen-metrics-urls", f"http://127.0.0.1:{self.metrics_port}"]
         log = open(self.data_dir.parent / f"{self.data_dir.name}-etcd.log", "ab")
         self.proc = subprocess.Popen(
             ["etcd", "--name", self.name, "--data-dir", str(self.data_dir),
@@ -60,7 +79,7 @@ class EtcdProcess:
              "--initial-cluster", self.initial_cluster or f"{self.name}={peer}",
              "--initial-cluster-state", "new",
              "--quota-backend-bytes", str(QUOTA_BYTES), "--heartbeat-interval", "20",
-             "--election-timeout", "200", "--snapshot-count", "10000"],
+             "--election-timeout", "200", "--snapshot-count", "10000", *secure],
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -77,7 +96,8 @@ class EtcdProcess:
 
     def _healthy(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.client_port), timeout=0.5) as s:
+            port = self.metrics_port if self.tls else self.client_port
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.sendall(b"GET /health HTTP/1.0\r\n\r\n")
                 return b'"health":"true"' in s.recv(4096)
         except OSError:

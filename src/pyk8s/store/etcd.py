@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import AsyncIterator
 
 import grpc
 import grpc.aio
 
-from .etcdclient import EtcdClient, EtcdError
+from .etcdclient import EtcdClient, EtcdError, EtcdUnavailableError
 from .etcdpb import etcd_pb2 as pb
 from .interface import (
     CompactedError,
@@ -69,6 +70,8 @@ LEASE_REUSE_SECONDS = 60  # upstream's lease reuse window: min(this, 10% of the 
 LEASE_REUSE_FRACTION = 0.1
 LEASE_MAX_KEYS = 1000  # keys one lease may carry before a new one is granted
 COMPACT_REV_KEY = b"compact_rev_key"  # kube-apiserver's key, outside --etcd-prefix
+START_TIMEOUT = 60.0  # seconds start() waits for an unreachable etcd
+_TLS_FAILURE = re.compile(r"(?i)ssl|tls|handshake|certificate")
 
 
 def prefix_end(key: bytes) -> bytes:
@@ -158,13 +161,32 @@ class EtcdStore(Store):
     # -- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        resp = await self._client.call(
-            "Range", pb.RangeRequest(key=self._ekey(REGISTRY), count_only=True),
-            wait_for_ready=True)
+        resp = await self._first_contact()
         self._seen(resp.header)
         self._compacted = await self._find_compaction(self._revision)
         log.info("etcd store on %s at revision %d (compacted at %d)",
                  ",".join(self._client.endpoints), self._revision, self._compacted)
+
+    async def _first_contact(self) -> pb.RangeResponse:
+        """The first read, retried while etcd starts up; a TLS failure (wrong CA, refused
+        client certificate) or a cluster that stays unreachable raises with gRPC's reason,
+        so the API server exits saying why instead of waiting silently."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                return await self._client.call(
+                    "Range", pb.RangeRequest(key=self._ekey(REGISTRY), count_only=True))
+            except EtcdUnavailableError as exc:
+                where = ",".join(self._client.endpoints)
+                if _TLS_FAILURE.search(exc.message):
+                    raise EtcdUnavailableError(
+                        exc.code, f"TLS handshake with etcd at {where} failed (check "
+                        f"--etcd-cafile, --etcd-certfile, --etcd-keyfile): {exc.message}"
+                    ) from None
+                if time.monotonic() > deadline:
+                    raise EtcdUnavailableError(
+                        exc.code, f"etcd at {where} unreachable: {exc.message}") from None
+                await asyncio.sleep(0.2)
 
     async def close(self) -> None:
         if self._closed:
