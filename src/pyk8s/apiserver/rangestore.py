@@ -100,6 +100,28 @@ class _StoredRange:
 
         await self._change(merge)
 
+    async def repair(self, in_use: Iterable, leaked_rounds: dict[int, int],
+                     rounds: int) -> tuple[list[int], list[int], list[int]]:
+        """Makes the stored range agree with ``in_use`` (the values the stored Services
+        hold), as upstream's repair controllers: sets bits missing from the range and
+        clears a bit no Service holds only once it was found leaked ``rounds`` repairs in
+        a row (``leaked_rounds`` counts, kept by the caller), since a Service whose value
+        was just allocated may not be stored yet. Returns the offsets repaired, still
+        leaked, and released."""
+
+        def op() -> tuple[list[int], list[int], list[int]]:
+            before = dict(self._pool.used)
+            self._pool.used = {}
+            for value in in_use:
+                self.mark_used(value)  # type: ignore[attr-defined]
+            wanted = set(self._pool.used)
+            leaked = set(before) - wanted
+            released = {o for o in leaked if leaked_rounds.get(o, 0) + 1 >= rounds}
+            self._pool.used = {o: before.get(o) for o in sorted(wanted | leaked - released)}
+            return sorted(wanted - set(before)), sorted(leaked - released), sorted(released)
+
+        return await self._change(op)
+
     async def _change(self, op: Callable[[], T]) -> T:
         async with self._lock:
             for _ in range(MAX_ATTEMPTS):

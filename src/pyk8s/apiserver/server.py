@@ -41,6 +41,7 @@ from .bootstrap import ensure_system_objects, first_service_ip, restore_allocato
 from .context import ServerContext
 from .crd.controller import CRDController
 from .endpointreconciler import EndpointReconciler
+from .rangerepair import RangeRepair
 from .rangestore import StoredIPAllocator, StoredPortAllocator
 from .resources import builtin_registry
 from .watchcache import WatchCache
@@ -119,6 +120,7 @@ class APIServer:
         self.ctx: ServerContext | None = None
         self._compactor: asyncio.Task | None = None
         self._expiry: ExpirySweeper | None = None
+        self._repair: RangeRepair | None = None
         self._crds: CRDController | None = None
         self._endpoints: EndpointReconciler | None = None
         self._background: list[asyncio.Task] = []
@@ -162,6 +164,8 @@ class APIServer:
         await restore_allocators(ctx)
         await ctx.cluster_ips.publish()
         await ctx.node_ports.publish()
+        self._repair = RangeRepair(store, ctx.cluster_ips, ctx.node_ports)
+        self._repair.start()
         prefixes = sorted({rt.prefix for rt in registry.all()})
         ctx.watch_cache = WatchCache(store, prefixes)
         await ctx.watch_cache.start()
@@ -221,6 +225,8 @@ class APIServer:
             self._compactor.cancel()
         if self._expiry:
             await self._expiry.stop()
+        if self._repair:
+            await self._repair.stop()
         for task in self._background:
             task.cancel()
         if self.runner:
