@@ -81,8 +81,8 @@ async def grpc_health_check(host: str, port: int, service: str,
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 return False, (f'timeout: failed to connect service "{target}" within '
                                f"{timeout:g}s: {err.details()}")
-            return False, f"health rpc probe failed: rpc error: code = {code.name} " \
-                          f"desc = {err.details()}"
+            return False, (f"health rpc probe failed: rpc error: code = {code.name} "
+                           f"desc = {err.details()}")
     status = decode_status(answer)
     if status == SERVING:
         return True, ""

@@ -5,7 +5,9 @@ volumes are the host path itself). :meth:`VolumeManager.setup` is called on ever
 sync, so it is idempotent and doubles as the refresh: ConfigMap, Secret, downward API
 and projected volumes are re-read and rewritten (atomically, only when changed), and
 projected ServiceAccount tokens are requested again once 80 % of their lifetime has
-passed. ``emptyDir`` with ``medium: Memory`` is a tmpfs when this process may mount
+passed. A ``persistentVolumeClaim`` volume is the directory of the PersistentVolume the
+claim is bound to (``hostPath`` or ``local``); an unbound claim holds the pod in
+ContainerCreating, as upstream's kubelet. ``emptyDir`` with ``medium: Memory`` is a tmpfs when this process may mount
 one; otherwise it falls back to disk, with a log line saying so.
 
 A volume that cannot be set up (a missing non-optional ConfigMap, a hostPath of the
@@ -65,6 +67,8 @@ class VolumeManager:
         self.configmaps = client.api("v1", "ConfigMap")
         self.secrets = client.api("v1", "Secret")
         self.service_accounts = client.api("v1", "ServiceAccount")
+        self.claims = client.api("v1", "PersistentVolumeClaim")
+        self.volumes = client.api("v1", "PersistentVolume")
         self._tokens: dict[tuple, tuple[bytes, float]] = {}  # key -> (token, refresh at)
         self._tmpfs_failed = False
 
@@ -86,6 +90,8 @@ class VolumeManager:
 
         if "hostPath" in volume:
             return _host_path(volume["hostPath"])
+        if "persistentVolumeClaim" in volume:
+            return await self._claimed(pod, volume["persistentVolumeClaim"]["claimName"])
         if "emptyDir" in volume:
             return await self._empty_dir(path("kubernetes.io~empty-dir"),
                                          volume["emptyDir"] or {})
@@ -107,6 +113,30 @@ class VolumeManager:
             files = await self._projected_files(pod, volume["projected"], host_ip, pod_ip)
             return _write(path("kubernetes.io~projected"), files)
         raise VolumeError(f"volume {name}: unsupported volume type")
+
+    async def _claimed(self, pod: dict, claim_name: str) -> str:
+        """The host directory of the PersistentVolume bound to the pod's claim."""
+        ns = pod["metadata"].get("namespace", "default")
+        try:
+            claim = await self.claims.get(claim_name, namespace=ns)
+        except NotFound:
+            raise VolumeError(f'error processing PVC {ns}/{claim_name}: '
+                              f'persistentvolumeclaim "{claim_name}" not found') from None
+        name = (claim.get("spec") or {}).get("volumeName")
+        if not name or (claim.get("status") or {}).get("phase") != "Bound":
+            raise VolumeError(f"error processing PVC {ns}/{claim_name}: PVC is not bound")
+        try:
+            volume = await self.volumes.get(name)
+        except NotFound:
+            raise VolumeError(f'persistentvolume "{name}" not found') from None
+        spec = volume.get("spec") or {}
+        if (spec.get("claimRef") or {}).get("uid") != claim["metadata"]["uid"]:
+            raise VolumeError(f"the PV {name} is not bound to the PVC {ns}/{claim_name}")
+        if "hostPath" in spec:
+            return _host_path(spec["hostPath"])
+        if "local" in spec:
+            return _host_path({"path": spec["local"]["path"], "type": "Directory"})
+        raise VolumeError(f"persistent volume {name}: unsupported volume type")
 
     async def _empty_dir(self, path: str, spec: dict) -> str:
         os.makedirs(path, exist_ok=True)

@@ -18,10 +18,18 @@ import subprocess
 import time
 from datetime import datetime
 
+import pytest
 from nodekit import wait_until
+from nskubectl import NamespacedKubectl
 
 from pyk8s.kubelet.containers import POD_UID
 from pyk8s.kubelet.ownruntime import containerd_options
+
+
+@pytest.fixture
+def kubectl(node, ns) -> NamespacedKubectl:
+    """kubectl in the test's namespace."""
+    return NamespacedKubectl(node.kubectl, ns)
 
 
 def _apply(kubectl, *objects: dict) -> None:
@@ -46,7 +54,7 @@ def _events(kubectl, name: str) -> list[dict]:
 
 
 def _time(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(stamp).timestamp()
 
 
 def _ctr(node, *args: str) -> str:
