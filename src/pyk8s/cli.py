@@ -191,7 +191,8 @@ def _apiserver_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         if not action.option_strings or dest in SERVER_ONLY_FLAGS:
             continue
         value = getattr(args, dest, None)
-        if value is None or value == action.default:
+        # The server's --bind-address default (all interfaces) is not the API server's.
+        if value is None or (value == action.default and dest != "bind_address"):
             continue
         out += [action.option_strings[-1] if action.option_strings[-1].startswith("--")
                 else action.option_strings[0], str(value)]

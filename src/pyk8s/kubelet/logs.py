@@ -112,9 +112,18 @@ def join_partials(records: Iterable[Record], pending: list[Record] | None = None
 
 
 def render(record: Record, timestamps: bool) -> bytes:
-    """A whole line as the client gets it."""
+    """A whole line as the client gets it; an unfinished last line (a container that
+    exited mid-line) without the newline it never wrote, as upstream."""
     prefix = (format_time(record.time_ns) + " ").encode() if timestamps else b""
-    return prefix + record.content + b"\n"
+    return prefix + record.content + (b"" if record.partial else b"\n")
+
+
+def unfinished(pending: list[Record]) -> Iterator[Record]:
+    """What partial records are still held once the log ends, as one unfinished line."""
+    if pending:
+        yield Record(pending[0].time_ns, pending[0].stream, True,
+                     b"".join(r.content for r in pending))
+        pending.clear()
 
 
 def select(lines: Iterable[Record], opts: LogOptions) -> Iterator[Record]:
@@ -165,7 +174,10 @@ async def stream_log(path: str, opts: LogOptions, write: Callable[[bytes], Await
     with open(path, "rb") as f:
         records, rest = parse_lines(f.read())
         pending: list[Record] = []
-        for record in select(join_partials(records, pending), opts):
+        lines = list(join_partials(records, pending))
+        if not opts.follow:
+            lines += unfinished(pending)
+        for record in select(lines, opts):
             await write(limit.cut(render(record, opts.timestamps)))
             if limit.reached:
                 return
@@ -176,6 +188,8 @@ async def stream_log(path: str, opts: LogOptions, write: Callable[[bytes], Await
             chunk = f.read()
             if not chunk:
                 if not alive:
+                    for record in unfinished(pending):
+                        await write(limit.cut(render(record, opts.timestamps)))
                     return
                 await asyncio.sleep(FOLLOW_POLL)
                 continue

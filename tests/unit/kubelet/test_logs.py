@@ -143,3 +143,14 @@ async def test_stream_log_follows_until_the_container_stops(tmp_path, monkeypatc
 
     out = await asyncio.wait_for(_collect(path, LogOptions(follow=True), running), 10)
     assert out == b"one\ntwo\n"
+
+
+async def test_a_last_line_without_newline_is_not_lost(tmp_path, monkeypatch):
+    """A container that exits mid-line leaves a final partial record: clients get its
+    text without a newline, as from upstream's kubelet, with and without follow."""
+    monkeypatch.setattr(logs, "FOLLOW_POLL", 0)
+    path = tmp_path / "0.log"
+    path.write_bytes(_lines((b"F", b"one"), (b"P", b"token")))
+    assert await _collect(path, LogOptions()) == b"one\ntoken"
+    assert await _collect(path, LogOptions(tail_lines=1)) == b"token"
+    assert await _collect(path, LogOptions(follow=True)) == b"one\ntoken"
