@@ -20,7 +20,7 @@ def test_pod_reaches_the_api_server_through_the_kubernetes_service(node, ns):
     """KUBERNETES_SERVICE_HOST:PORT (the ClusterIP, DNAT'd by kube-proxy to the advertised
     address) accepts a pod's connection, and the pod's own token authenticates there as
     its ServiceAccount. (The TLS request itself is made from the node: busybox's built-in
-    TLS client fails its handshake inside containers here, see the README.)"""
+    TLS 1.2 client cannot shake hands with the API server, see the README.)"""
     kubectl = node.kubectl
     kubectl("run", "caller", "-n", ns, "--image=busybox", "--restart=Never", "--", "sh", "-c",
             "nc -w 5 $KUBERNETES_SERVICE_HOST $KUBERNETES_SERVICE_PORT </dev/null "
