@@ -7,7 +7,7 @@ volume (a ServiceAccount token, ``kube-root-ca.crt`` and the namespace), an empt
 two containers share (one of them through a ``subPath``), and a PersistentVolumeClaim.
 
 The claim is created before any PersistentVolume exists, so the pod first waits in
-ContainerCreating (FailedMount: the claim is not bound); once a hostPath volume under the
+ContainerCreating (FailedMount: the claim is not bound; FailedBinding on the claim); once a hostPath volume under the
 test's directory appears, the binder binds it, the pod starts, and what the container
 writes lands in that directory. The projected token authenticates to the API server as
 the pod's ServiceAccount.
@@ -100,12 +100,15 @@ def test_volume_contents_and_claims(node, kubectl, ns, tmp_path):
                       "resources": {"requests": {"storage": "100Mi"}}}}
     _apply(kubectl, configmap, secret, claim, _pod())
 
-    def failed_mount():
+    def waiting_events():
         items = json.loads(kubectl("get", "events", "-o", "json").stdout)["items"]
-        return [e for e in items if e["reason"] == "FailedMount"
-                and "PVC is not bound" in e["message"]]
+        mount = [e for e in items if e["reason"] == "FailedMount"
+                 and "PVC is not bound" in e["message"]]
+        binding = [e for e in items if e["reason"] == "FailedBinding"
+                   and e["involvedObject"]["kind"] == "PersistentVolumeClaim"]
+        return mount and binding
 
-    wait_until(failed_mount, 60, "FailedMount for the unbound claim")
+    wait_until(waiting_events, 60, "FailedMount (pod) and FailedBinding (claim) events")
     waiting = kubectl.jsonpath("get", "pod", "vol",
                                path="{.status.containerStatuses[0].state.waiting.reason}")
     assert waiting == "ContainerCreating"
