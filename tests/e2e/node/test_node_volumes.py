@@ -7,9 +7,9 @@ volume (a ServiceAccount token, ``kube-root-ca.crt`` and the namespace), an empt
 two containers share (one of them through a ``subPath``), and a PersistentVolumeClaim.
 
 The claim is created before any PersistentVolume exists, so the pod first waits in
-ContainerCreating (FailedMount: the claim is not bound; FailedBinding on the claim); once a hostPath volume under the
-test's directory appears, the binder binds it, the pod starts, and what the container
-writes lands in that directory. The projected token authenticates to the API server as
+ContainerCreating (FailedMount: the claim is not bound; FailedBinding on the claim); once
+a hostPath volume under the test's directory appears, the binder binds it, the pod
+starts, and what the container writes lands in that directory. The projected token authenticates to the API server as
 the pod's ServiceAccount.
 """
 
