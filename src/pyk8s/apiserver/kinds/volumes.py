@@ -1,8 +1,9 @@
 """PersistentVolumes, PersistentVolumeClaims and StorageClasses: upstream's defaults.
 
-Volume binding is not enacted by pyk8s, but clients (and ``kubectl get pv,pvc``)
-expect the fields kube-apiserver fills in: Pending phases, Filesystem volume
-mode, the Retain/Delete reclaim policies and Immediate binding.
+Binding is the controller manager's (``controllers/persistentvolume.py``); here are
+the fields kube-apiserver fills in that clients (and ``kubectl get pv,pvc``) expect:
+Pending phases, Filesystem volume mode, the Retain/Delete reclaim policies and
+Immediate binding.
 """
 
 from __future__ import annotations
