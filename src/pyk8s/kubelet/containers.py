@@ -50,7 +50,8 @@ def sandbox_config(pod: dict, *, attempt: int, log_root: str, cluster_dns: list[
              if p.get("hostPort")]
     config = PodSandboxConfig(
         name=meta["name"], namespace=namespace, uid=meta["uid"], attempt=attempt,
-        hostname=spec.get("hostname") or meta["name"][:63],
+        # none for hostNetwork pods, as upstream: the runtime keeps the node's UTS namespace
+        hostname="" if spec.get("hostNetwork") else spec.get("hostname") or meta["name"][:63],
         log_directory=os.path.join(log_root, f"{namespace}_{meta['name']}_{meta['uid']}"),
         labels={**(meta.get("labels") or {}), **pod_labels(pod)},
         annotations={**(meta.get("annotations") or {}), SANDBOX_ATTEMPT: str(attempt)},

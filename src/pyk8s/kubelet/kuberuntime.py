@@ -2,7 +2,7 @@
 
 The imperative half of upstream's ``kuberuntime_manager.go``/``kuberuntime_container.go``
 (the decisions are :mod:`.actions`): list what the runtime has per pod, create the
-sandbox, pull the image per ``imagePullPolicy``, build the container's environment
+sandbox, have the image pulled (:mod:`.imagemanager`), build the container's environment
 (fetching the ConfigMaps/Secrets it reads) and config, create and start it, and stop
 containers and sandboxes with a grace period. Failures a user can fix are reported
 back as waiting reasons (``ErrImagePull``, ``CreateContainerConfigError``,
@@ -43,6 +43,7 @@ from .envvars import (
     service_env,
 )
 from .hooks import POST_START, PRE_STOP, describe, hook_handler, run_hook
+from .imagemanager import ImageManager
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger("pyk8s.kubelet.kuberuntime")
@@ -89,6 +90,7 @@ class PodRuntime:
         self.backoff = backoff
         self.configmaps = client.api("v1", "ConfigMap")
         self.secrets = client.api("v1", "Secret")
+        self.images = ImageManager(self.secrets, runtime, recorder, backoff)
 
     async def pod(self, uid: str) -> RuntimePod:
         return (await runtime_pods(self.runtime)).get(uid) or RuntimePod()
@@ -133,32 +135,6 @@ class PodRuntime:
                               cluster_dns=list(self.opts.cluster_dns),
                               cluster_domain=self.opts.cluster_domain)
 
-    async def _ensure_image(self, pod: dict, container: dict) -> tuple[str, str] | None:
-        image = container.get("image", "")
-        policy = container.get("imagePullPolicy") or \
-            ("Always" if image.endswith(":latest") or ":" not in image.split("/")[-1]
-             else "IfNotPresent")
-        present = await self.runtime.image_status(image)
-        if present and policy != "Always":
-            return None
-        if policy == "Never":
-            return ("ErrImageNeverPull",
-                    f'Container image "{image}" is not present with pull policy of Never')
-        key = f"pull/{pod['metadata']['uid']}/{image}"
-        if self.backoff.until(key) > 0 and not present:
-            return "ImagePullBackOff", f'Back-off pulling image "{image}"'
-        self.recorder.event(pod, reason="Pulling", action="Pull", note=f'Pulling image "{image}"')
-        try:
-            await self.runtime.pull_image(image)
-        except RuntimeError_ as err:
-            self.backoff.next(key)
-            self.recorder.event(pod, type="Warning", reason="Failed", action="Pull",
-                                note=f'Failed to pull image "{image}": {err}')
-            return "ErrImagePull", str(err)
-        self.recorder.event(pod, reason="Pulled", action="Pull",
-                            note=f'Successfully pulled image "{image}"')
-        return None
-
     async def _env(self, pod: dict, container: dict, pod_ip: str) -> dict[str, str]:
         ns = pod["metadata"].get("namespace", "default")
         cm_names, secret_names = referenced(container)
@@ -184,7 +160,7 @@ class PodRuntime:
                               volume_paths: dict[str, str]) -> tuple[str, str] | None:
         """Pull, configure, create and start; a user-fixable failure is returned."""
         name = container["name"]
-        problem = await self._ensure_image(pod, container)
+        problem = await self.images.ensure(pod, container)
         if problem:
             return problem
         try:

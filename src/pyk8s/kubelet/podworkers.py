@@ -96,11 +96,15 @@ class PodWorkers:
     # -- pod sources -------------------------------------------------------------------
 
     def update(self, pod: dict) -> None:
-        """A new version of a pod this node should run."""
+        """A new version of a pod this node should run. Its worker is woken only when the
+        pod changed beyond its status (as upstream's pod config: the kubelet is the source of
+        its pods' status, so its own status writes coming back are no reason to sync)."""
         uid = _uid(pod)
+        previous = self._known.get(uid)
         self._known[uid] = pod
         self._ensure(uid, pod).pod = pod
-        self.wake(uid)
+        if previous is None or _differs(previous, pod):
+            self.wake(uid)
 
     def remove(self, pod: dict) -> None:
         """The pod is gone from its source: stop it and clean up."""
@@ -282,6 +286,18 @@ class PodWorkers:
         await self.volumes.teardown(uid)
         self.backoff.forget_prefix(uid + "/")
         log.info("pod %s terminated", _name(pod))
+
+
+def _differs(old: dict, new: dict) -> bool:
+    """Whether a pod update is more than a status change (upstream's
+    podsDifferSemantically), or changes the conditions its readiness gates wait for."""
+    o, n = old.get("metadata") or {}, new.get("metadata") or {}
+    if old.get("spec") != new.get("spec") or any(
+            o.get(k) != n.get(k) for k in ("labels", "annotations", "deletionTimestamp",
+                                            "deletionGracePeriodSeconds")):
+        return True
+    return bool((new.get("spec") or {}).get("readinessGates")) and \
+        (old.get("status") or {}).get("conditions") != (new.get("status") or {}).get("conditions")
 
 
 def _name(pod: dict) -> str:

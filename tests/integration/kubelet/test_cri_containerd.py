@@ -71,7 +71,7 @@ async def test_images_are_local_and_imports_idempotent(containerd_node, image_ca
     assert await rt.image_status("nginx:1.27") is None
     assert await rt.pull_image("busybox") == await rt.image_status("busybox")
     started = time.monotonic()
-    with pytest.raises(RuntimeError_, match="ErrImagePull") as err:
+    with pytest.raises(RuntimeError_, match="no registry is reachable") as err:
         await rt.pull_image("nginx:1.27")
     assert err.value.code == "NotFound"
     assert time.monotonic() - started < 2

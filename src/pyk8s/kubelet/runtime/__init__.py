@@ -104,6 +104,21 @@ class ExecResult:
     stderr: bytes
 
 
+@dataclass(frozen=True)
+class AuthConfig:
+    """Registry credentials for one pull (CRI AuthConfig), from the pod's pull secrets."""
+
+    username: str = ""
+    password: str = ""
+    auth: str = ""
+    server_address: str = ""
+    identity_token: str = ""
+    registry_token: str = ""
+
+    def __repr__(self) -> str:  # never log a password
+        return f"AuthConfig(username={self.username!r})"
+
+
 @dataclass
 class RuntimeCondition:
     """One CRI runtime condition: ``RuntimeReady`` or ``NetworkReady`` (no CNI config yet)."""
@@ -196,5 +211,9 @@ class Runtime(Protocol):
     async def image_status(self, image: str) -> str | None:
         """The image's id when present locally, else None."""
 
-    async def pull_image(self, image: str) -> str:
-        """Pull (or fail with ErrImagePull); returns the image ref."""
+    async def image_size(self, image: str) -> int:
+        """The local image's size in bytes (0 when not present)."""
+
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
+        """Pull with ``auth`` (none: anonymously); returns the image ref. A failure is a
+        RuntimeError_ whose message is the runtime's, as the kubelet shows it."""

@@ -7,7 +7,9 @@ every gRPC failure becomes :class:`RuntimeError_` carrying the status code as Go
 
 Images: these machines reach no public registry, so ``pull_image`` never asks containerd to
 pull from one (that would hang on DNS or time out after minutes): an image that is not
-already local fails at once with an ``ErrImagePull`` message. Only registries on loopback
+already local fails at once, one that is stands in for the pull. Pull failures carry the
+gRPC error's text as upstream's remote runtime returns it (``rpc error: code = ... desc =
+...``), which the kubelet shows as the ErrImagePull message. Only registries on loopback
 (``localhost:5000/app``, ``127.0.0.1:5000/app``), which tests start themselves, are pulled from,
 and registries the node has a mirror for (``mirrored``: containerd then pulls from the
 mirror, see ``containerd.py``).
@@ -28,6 +30,7 @@ from cri_api.v1 import api_pb2 as pb
 from cri_api.v1 import api_pb2_grpc as pb_grpc
 
 from . import (
+    AuthConfig,
     ContainerConfig,
     ContainerStatus,
     ExecResult,
@@ -42,6 +45,7 @@ from .refs import normalize_image
 T = TypeVar("T")
 
 CRI_VERSION = "v1"
+PULL_EXTRA_TIMEOUT = 240.0  # a pull moves a whole image: more than the usual call timeout
 LOOPBACK_REGISTRIES = ("localhost", "127.0.0.1", "[::1]")
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
@@ -236,19 +240,35 @@ class CRIRuntime:
                                 pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
         return resp.image.id if resp.HasField("image") else None
 
-    async def pull_image(self, image: str) -> str:
-        present = await self.image_status(image)
-        if present is not None:
-            return present
-        if not is_loopback_registry(image) and registry_of(image) not in self.mirrored:
-            raise RuntimeError_(
-                f"ErrImagePull: failed to pull image {image!r}: {normalize_image(image)} is not "
-                "present on this node and no registry is reachable (only registries on "
-                "loopback or with a --registry-mirror are pulled from)", "NotFound")
+    async def image_size(self, image: str) -> int:
         _, im = self._stubs()
+        resp = await self._call("ImageStatus", im.ImageStatus,
+                                pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
+        return resp.image.size if resp.HasField("image") else 0
+
+    def reachable(self, image: str) -> bool:
+        """Whether ``image``'s registry can be pulled from (loopback, or mirrored)."""
+        return is_loopback_registry(image) or registry_of(image) in self.mirrored
+
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
+        """CRI PullImage with ``auth``; an image of an unreachable registry is never asked
+        for: its local copy stands in for the pull, else the pull fails at once."""
+        if not self.reachable(image):
+            present = await self.image_status(image)
+            if present is not None:
+                return present
+            raise RuntimeError_(
+                f"rpc error: code = NotFound desc = failed to pull and unpack image "
+                f"\"{normalize_image(image)}\": not present on this node and no registry is "
+                "reachable (only registries on loopback or with a --registry-mirror are "
+                "pulled from)", "NotFound")
+        _, im = self._stubs()
+        request = pb.PullImageRequest(image=pb.ImageSpec(image=image),
+                                      auth=crimap.auth_config(auth) if auth else None)
         try:
-            resp = await self._call("PullImage", im.PullImage,
-                                    pb.PullImageRequest(image=pb.ImageSpec(image=image)))
-        except RuntimeError_ as err:
-            raise RuntimeError_(f"ErrImagePull: {err}", err.code) from None
+            resp = await im.PullImage(request, timeout=self.timeout + PULL_EXTRA_TIMEOUT)
+        except grpc.aio.AioRpcError as err:
+            code = crimap.go_code_name(err.code().name)
+            raise RuntimeError_(f"rpc error: code = {code} desc = {err.details()}",
+                                code) from None
         return resp.image_ref

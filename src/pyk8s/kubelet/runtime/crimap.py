@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cri_api.v1 import api_pb2 as pb
 
-from . import ContainerConfig, ContainerStatus, PodSandboxConfig, PodSandboxStatus
+from . import AuthConfig, ContainerConfig, ContainerStatus, PodSandboxConfig, PodSandboxStatus
 
 # k8s.io/kubernetes/pkg/securitycontext: DefaultProcMount's paths.
 DEFAULT_MASKED_PATHS = (
@@ -34,6 +34,13 @@ def go_code_name(python_name: str) -> str:
     if python_name in _GO_CODE_NAMES:
         return _GO_CODE_NAMES[python_name]
     return "".join(part.capitalize() for part in python_name.split("_"))
+
+
+def auth_config(auth: AuthConfig) -> pb.AuthConfig:
+    return pb.AuthConfig(username=auth.username, password=auth.password, auth=auth.auth,
+                         server_address=auth.server_address,
+                         identity_token=auth.identity_token,
+                         registry_token=auth.registry_token)
 
 
 def namespace_options(host_network: bool) -> pb.NamespaceOption:

@@ -12,6 +12,7 @@ until they are stopped, unless the test scripts them:
   fails and the container is left EXITED with code 128 (reason ``StartError``);
 - ``exit(container_id, code)``: a running container dies now (a crash, an OOM kill);
 - ``images`` / ``registry``: what is local, and what ``pull_image`` can fetch;
+  ``private[ref] = AuthConfig(...)``: pulling ``ref`` needs exactly those credentials;
 - ``exec_handler``: answers ``exec_sync`` and ``exec_stream`` (default: ``echo``, ``true``,
   ``false``, ``sh -c 'exit N'``); a streamed ``cat`` echoes its stdin until it closes;
 - ``log_lines={"web": ["hello"]}``: written in CRI log format when the container starts.
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import (
+    AuthConfig,
     ContainerConfig,
     ContainerStatus,
     ExecResult,
@@ -47,6 +49,7 @@ from . import (
 from .refs import normalize_image
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+FAKE_IMAGE_SIZE = 1_000_000
 DEFAULT_IMAGES = (PAUSE_IMAGE, "docker.io/library/busybox:latest", "docker.io/library/busybox:1.36")
 
 ExecHandler = Callable[[ContainerStatus, list[str]], ExecResult]
@@ -151,6 +154,7 @@ class FakeRuntime:
                  clock: Callable[[], int] = time.time_ns) -> None:
         self.images: dict[str, str] = {normalize_image(i): image_id(i) for i in images}
         self.registry = {normalize_image(i) for i in registry}
+        self.private: dict[str, AuthConfig] = {}  # image -> the credentials its pull needs
         self.exit_codes = dict(exit_codes or {})
         self.start_errors = dict(start_errors or {})
         self.stop_exit_code = stop_exit_code
@@ -376,13 +380,21 @@ class FakeRuntime:
         self._enter("image_status", image)
         return self.images.get(normalize_image(image))
 
-    async def pull_image(self, image: str) -> str:
-        self._enter("pull_image", image)
+    async def image_size(self, image: str) -> int:
+        self._enter("image_size", image)
+        return FAKE_IMAGE_SIZE if normalize_image(image) in self.images else 0
+
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
+        self._enter("pull_image", image, auth)
         ref = normalize_image(image)
+        needed = self.private.get(ref)
+        if needed is not None and auth != needed:
+            raise RuntimeError_(f"rpc error: code = Unknown desc = failed to pull and unpack "
+                                f"image \"{ref}\": 401 Unauthorized", "Unknown")
         if ref in self.images:
             return self.images[ref]
         if ref not in self.registry:
-            raise RuntimeError_(f"ErrImagePull: failed to pull image {image!r}: "
-                                f"{ref} not found in any reachable registry", "NotFound")
+            raise RuntimeError_(f"rpc error: code = NotFound desc = failed to pull and unpack "
+                                f"image \"{ref}\": {ref}: not found", "NotFound")
         self.images[ref] = image_id(ref)
         return self.images[ref]
