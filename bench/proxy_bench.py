@@ -1,11 +1,13 @@
 """kube-proxy benchmark: time to compute and apply the iptables rules for many Services.
 
-For 1,000 and 5,000 NodePort Services with 2-10 endpoints each (seeded), measures
-``rules.compute`` and the ``iptables-restore --noflush`` of the result inside a
-network namespace this script creates and deletes (the host's tables are never
-touched): the first (full) sync into empty tables, a full resync of the same rules,
-and a partial sync after one endpoint changed (only that Service's chains plus the
-top-level chains are written). Run as root: ``.venv/bin/python bench/proxy_bench.py``.
+For 1,000 and 5,000 NodePort Services with 2 endpoints each (``--endpoints 2-10``:
+a seeded random count per Service), measures ``rules.compute`` and the
+``iptables-restore --noflush`` of the result inside a network namespace this script
+creates and deletes (the host's tables are never touched): the first (full) sync into
+empty tables, a full resync of the same rules, and a partial sync after one endpoint
+changed (only that Service's chains plus the top-level chains are written). As in the
+proxier, computes after the first reuse a ``RuleCache``. Run as root:
+``.venv/bin/python bench/proxy_bench.py``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import time
 import uuid
 
 from pyk8s.proxy.iptables import Iptables
-from pyk8s.proxy.rules import ProxyConfig, compute
+from pyk8s.proxy.rules import ProxyConfig, RuleCache, compute
 
 
-def objects(count: int, seed: int = 1) -> tuple[list[dict], list[dict]]:
+def objects(count: int, endpoints: str = "2", seed: int = 1) -> tuple[list[dict], list[dict]]:
+    low, _, high = endpoints.partition("-")
     rng = random.Random(seed)
     services, slices = [], []
     for i in range(count):
@@ -32,7 +35,7 @@ def objects(count: int, seed: int = 1) -> tuple[list[dict], list[dict]]:
                        "nodePort": 30000 + i % 2768}]}})
         eps = [{"addresses": [f"10.244.{(i * 10 + j) // 256 % 256}.{(i * 10 + j) % 256}"],
                 "conditions": {"ready": True}, "nodeName": f"node-{j}"}
-               for j in range(rng.randint(2, 10))]
+               for j in range(rng.randint(int(low), int(high or low)))]
         slices.append({"metadata": {"namespace": "bench", "name": f"{name}-x",
                                     "labels": {"kubernetes.io/service-name": name}},
                        "addressType": "IPv4",
@@ -41,15 +44,16 @@ def objects(count: int, seed: int = 1) -> tuple[list[dict], list[dict]]:
     return services, slices
 
 
-async def measure(count: int) -> dict:
-    services, slices = objects(count)
+async def measure(count: int, endpoints: str) -> dict:
+    services, slices = objects(count, endpoints)
     cfg = ProxyConfig(node_name="node-0")
     netns = f"kpbench-{uuid.uuid4().hex[:6]}"
     subprocess.run(["ip", "netns", "add", netns], check=True)
     try:
         runner = Iptables(prefix=["nsenter", f"--net=/run/netns/{netns}"])
+        cache = RuleCache()
         t0 = time.perf_counter()
-        ruleset = compute(services, slices, cfg)
+        ruleset = compute(services, slices, cfg, cache=cache)
         t1 = time.perf_counter()
         await runner.ensure_jumps()
         t2 = time.perf_counter()
@@ -57,12 +61,12 @@ async def measure(count: int) -> dict:
         t3 = time.perf_counter()
         existing = await runner.chains("nat")
         t4 = time.perf_counter()
-        again = compute(services, slices, cfg, existing_nat_chains=existing)
+        again = compute(services, slices, cfg, existing_nat_chains=existing, cache=cache)
         await runner.restore(again.text)
         t5 = time.perf_counter()
         slices[0] = {**slices[0], "endpoints": slices[0]["endpoints"][1:]}
         changed = compute(services, slices, cfg, existing_nat_chains=again.nat_chains,
-                          changed={("bench", "svc-0")})
+                          changed={("bench", "svc-0")}, cache=cache)
         t6 = time.perf_counter()
         await runner.restore(changed.text)
         t7 = time.perf_counter()
@@ -78,12 +82,13 @@ async def measure(count: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000")
+    parser.add_argument("--endpoints", default="2", help="per Service: N or LOW-HIGH")
     args = parser.parse_args()
     print("| services | endpoints | rules | chains | compute | first restore | iptables-save "
           "| resync (compute+restore) | 1 endpoint changed (compute / restore) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
-        r = asyncio.run(measure(size))
+        r = asyncio.run(measure(size, args.endpoints))
         print(f"| {r['services']:,} | {r['endpoints']:,} | {r['rules']:,} | {r['chains']:,} "
               f"| {r['compute'] * 1e3:.0f} ms | {r['first'] * 1e3:.0f} ms "
               f"| {r['save'] * 1e3:.0f} ms | {r['resync'] * 1e3:.0f} ms "

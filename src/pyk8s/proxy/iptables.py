@@ -11,6 +11,14 @@ As upstream, a sync restores both tables in one ``--noflush`` call (kube-proxy o
 every chain it declares; other chains are left alone), and the jumps into those chains
 from the built-in ones are checked with ``-C`` and inserted with ``-I`` when missing,
 which is idempotent across restarts.
+
+With the nft backend (iptables 1.8.x), ``--noflush`` restores of thousands of chains are
+quadratic in userspace: iptables-nft-restore records every chain a command names in a
+sorted linked list, to fetch only those chains from the kernel, and inserting each name
+walks that list. A command that names no chain makes it fetch the whole table instead
+and stop keeping the list, so each table's input starts with ``-S`` (list the table's
+rules: read-only; its output is discarded). That turns 5,000 services from minutes into
+about a second.
 """
 
 from __future__ import annotations
@@ -41,21 +49,33 @@ class Iptables:
 
     def __init__(self, prefix: Sequence[str] = ()) -> None:
         self.prefix = list(prefix)
+        self._nft: bool | None = None
 
-    async def _run(self, *argv: str, stdin: bytes | None = None,
-                   check: bool = True) -> tuple[int, bytes]:
+    async def _run(self, *argv: str, stdin: bytes | None = None, check: bool = True,
+                   keep_stdout: bool = True) -> tuple[int, bytes]:
         proc = await asyncio.create_subprocess_exec(
             *self.prefix, *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else None,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE if keep_stdout else asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate(stdin)
         if check and proc.returncode:
             raise IptablesError(f"{' '.join(argv[:3])} exited {proc.returncode}: "
                                 f"{err.decode(errors='replace').strip()}")
         return proc.returncode, out
 
+    async def nft_backend(self) -> bool:
+        """Whether the iptables tools are the nf_tables ones (asked once)."""
+        if self._nft is None:
+            _, out = await self._run("iptables-restore", "--version", check=False)
+            self._nft = b"nf_tables" in out
+        return self._nft
+
     async def restore(self, text: str) -> None:
         """Load ``text`` with ``--noflush`` (tables and chains not named are untouched)."""
-        await self._run("iptables-restore", *WAIT, "--noflush", stdin=text.encode())
+        if await self.nft_backend():
+            text = re.sub(r"^(\*\w+)$", r"\1\n-S", text, flags=re.MULTILINE)
+        await self._run("iptables-restore", *WAIT, "--noflush", stdin=text.encode(),
+                        keep_stdout=False)
 
     async def chains(self, table: str) -> set[str]:
         """Names of the user chains of ``table`` right now."""

@@ -1,7 +1,9 @@
 """``pyk8s kube-proxy``: the process, its flags, and ``--dry-run-rules``.
 
 As upstream's kube-proxy it runs on every node with its own kubeconfig, watches
-Services, EndpointSlices and its own Node, and programs iptables until SIGTERM.
+Services, EndpointSlices and its own Node, and programs iptables until SIGTERM,
+serving its health (``--healthz-bind-address``, default 0.0.0.0:10256) and metrics
+(``--metrics-bind-address``, default 127.0.0.1:10249) over HTTP meanwhile.
 ``--dry-run-rules`` computes the rules once from the synced caches and writes the
 ``iptables-restore`` input to stdout without touching the host: handy to see what a
 Service turns into, and safe on any machine.
@@ -18,6 +20,7 @@ import sys
 
 from ..client import Client, load_config
 from ..controllermanager import seconds
+from .health import Servers, health_app, metrics_app
 from .iptables import Iptables
 from .proxier import Proxier
 from .rules import ProxyConfig
@@ -48,6 +51,12 @@ def add_flags(p) -> None:
     p.add_argument("--nodeport-addresses", default="",
                    help="CIDRs (or 'primary') whose local addresses accept NodePorts, "
                         "comma-separated (default: every local address)")
+    p.add_argument("--healthz-bind-address", default="0.0.0.0:10256",
+                   help="HOST:PORT of the health server (/healthz, /livez); '' disables it "
+                        "(default %(default)s)")
+    p.add_argument("--metrics-bind-address", default="127.0.0.1:10249",
+                   help="HOST:PORT of the metrics server (/metrics); '' disables it "
+                        "(default %(default)s)")
     p.add_argument("--dry-run-rules", action="store_true",
                    help="print the iptables-restore input once and exit; change nothing")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
@@ -77,7 +86,15 @@ async def run(args) -> int:
         log.info("kube-proxy for node %s (mode iptables, cluster CIDR %s)",
                  config.node_name, config.cluster_cidr)
         if not args.dry_run_rules:
-            await proxier.run(stop)
+            servers = Servers()
+            try:
+                await servers.start("healthz", health_app(proxier.health, proxier.metrics),
+                                    args.healthz_bind_address)
+                await servers.start("metrics", metrics_app(proxier.metrics),
+                                    args.metrics_bind_address)
+                await proxier.run(stop)
+            finally:
+                await servers.stop()
             return 0
         proxier.factory.start()
         try:

@@ -12,6 +12,8 @@ first, every ``sync_period``, after an error or a Node change) write everything,
 re-read ``iptables-save`` for stale chains and re-check the jump rules from the
 built-in chains. A failed sync is logged and retried after the minimum
 period. Rule computation runs in a thread: it only reads the informers' snapshot lists.
+Each change and sync also feeds upstream's metrics (``metrics.ProxyMetrics``) and the
+health state behind ``/healthz`` (``health.ProxyHealth``, stale after 2 x ``sync_period``).
 """
 
 from __future__ import annotations
@@ -22,14 +24,19 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from ..client import Client, SharedInformerFactory
+from .health import ProxyHealth
 from .iptables import Iptables, IptablesError
-from .rules import ProxyConfig, Ruleset, compute
+from .metrics import ProxyMetrics
+from .rules import ProxyConfig, RuleCache, Ruleset, compute
 
 log = logging.getLogger("pyk8s.kube-proxy")
+
+TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 
 
 def nodeport_ips(specs: tuple[str, ...], node: dict | None,
@@ -62,6 +69,16 @@ def _slice_key(endpoint_slice: dict) -> tuple[str, str] | None:
     return (meta.get("namespace", ""), owner) if owner else None
 
 
+def _trigger_time(endpoint_slice: dict) -> float | None:
+    """When the change behind this slice happened (the EndpointSlice controller's
+    annotation), as a Unix time."""
+    value = ((endpoint_slice.get("metadata") or {}).get("annotations") or {}).get(TRIGGER_TIME)
+    try:
+        return datetime.fromisoformat(value).timestamp() if value else None
+    except ValueError:
+        return None
+
+
 class Proxier:
     """Keeps this node's iptables in step with the Services the API server holds."""
 
@@ -83,24 +100,41 @@ class Proxier:
         self._changed = asyncio.Event()
         self._dirty: set[tuple[str, str]] = set()
         self._need_full = False
-        for informer, key in ((self.services, _service_key), (self.slices, _slice_key),
-                              (self.nodes, None)):
-            handler = self._handler(key)
+        self._triggers: dict[tuple[str, str], float] = {}
+        self.metrics = ProxyMetrics()
+        self.health = ProxyHealth(timeout=2 * sync_period)
+        for informer, key, counters in (
+                (self.services, _service_key, (self.metrics.service_changes_total,
+                                               self.metrics.service_changes_pending)),
+                (self.slices, _slice_key, (self.metrics.endpoint_changes_total,
+                                           self.metrics.endpoint_changes_pending)),
+                (self.nodes, None, ())):
+            handler = self._handler(key, counters)
             informer.add_event_handler(on_add=handler, on_update=lambda _, new, h=handler: h(new),
-                                       on_delete=handler)
+                                       on_delete=partial(handler, deleted=True))
         self._chains: set[str] = set()
+        self._cache = RuleCache()
         self.syncs = 0
         self.last: Ruleset | None = None
 
-    def _handler(self, key: Callable[[dict], tuple[str, str] | None] | None
-                 ) -> Callable[[Any], None]:
-        def changed(obj: Any) -> None:
+    def _handler(self, key: Callable[[dict], tuple[str, str] | None] | None,
+                 counters: tuple) -> Callable[..., None]:
+        def changed(obj: Any, deleted: bool = False) -> None:
             obj = getattr(obj, "obj", obj)  # DeletedFinalStateUnknown
             service = key(obj) if key and isinstance(obj, dict) else None
             if service:
                 self._dirty.add(service)
+                trigger = _trigger_time(obj) if not deleted else None
+                if trigger is not None:
+                    self._triggers[service] = min(trigger, self._triggers.get(service, trigger))
             else:  # our Node (or an unowned slice): resolve everything again
                 self._need_full = True
+            if key is None and isinstance(obj, dict):
+                self.health.sync_node(obj, deleted=deleted)
+            for counter in counters:
+                counter.set(counter.get() + 1)
+            self.metrics.last_queued_timestamp.set(time.time())
+            self.health.queued_update()
             self._changed.set()
         return changed
 
@@ -122,7 +156,7 @@ class Proxier:
         config = await self.current_config()
         return await asyncio.to_thread(partial(
             compute, self.services.store.list(), self.slices.store.list(), config,
-            existing_nat_chains=existing or (), changed=changed))
+            existing_nat_chains=existing or (), changed=changed, cache=self._cache))
 
     async def sync(self, *, full: bool) -> Ruleset:
         """One syncProxyRules: compute, restore, and (full) re-check jumps and stale chains.
@@ -143,17 +177,44 @@ class Proxier:
         computed = time.perf_counter()
         if full:
             await self.runner.ensure_jumps()
-        await self.runner.restore(ruleset.text)
+        try:
+            await self.runner.restore(ruleset.text)
+        except IptablesError:
+            self.metrics.restore_failures.inc()
+            if not full:
+                self.metrics.partial_restore_failures.inc()
+            raise
         done = time.perf_counter()
         self._chains = ruleset.nat_chains
         self.syncs += 1
         self.last = ruleset
+        self._record(ruleset, full, done - start)
         log.info("synced iptables (%s): %d service ports, %d endpoints, %d filter + %d nat "
                  "rules, %d chains in %.0f ms (compute %.0f ms, apply %.0f ms)",
                  "full" if full else f"{len(changed)} services changed", ruleset.services, ruleset.endpoints,
                  ruleset.filter_rules, ruleset.nat_rules, len(ruleset.nat_chains),
                  (done - start) * 1e3, (computed - start) * 1e3, (done - computed) * 1e3)
         return ruleset
+
+    def _record(self, ruleset: Ruleset, full: bool, seconds: float) -> None:
+        """Metrics and health after a successful sync."""
+        m, now = self.metrics, time.time()
+        m.sync_duration.observe(seconds)
+        (m.sync_full_duration if full else m.sync_partial_duration).observe(seconds)
+        m.last_sync_timestamp.set(now)
+        m.service_changes_pending.set(0)
+        m.endpoint_changes_pending.set(0)
+        m.iptables_rules.set(ruleset.filter_rules, "filter")
+        m.iptables_rules.set(ruleset.nat_rules_total, "nat")
+        m.iptables_rules_last.set(ruleset.filter_rules, "filter")
+        m.iptables_rules_last.set(ruleset.nat_rules, "nat")
+        m.no_local_endpoints.set(ruleset.no_local_internal, "internal")
+        m.no_local_endpoints.set(ruleset.no_local_external, "external")
+        for trigger in self._triggers.values():
+            if now >= trigger:
+                m.network_programming.observe(now - trigger)
+        self._triggers.clear()
+        self.health.updated()
 
     async def _wait(self, event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
         waits = [asyncio.create_task(event.wait()), asyncio.create_task(stop.wait())]
