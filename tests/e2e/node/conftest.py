@@ -4,6 +4,8 @@ namespace for the whole session (starting a node costs seconds), a namespace per
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent.parent)]
 
+from kubectl_cli import Kubectl  # noqa: E402
 from nodekit import NodeHost  # noqa: E402
 
 
@@ -31,7 +34,12 @@ def ns(node, request) -> str:
 
 
 @pytest.fixture
-def kubectl(node, ns):
-    """kubectl on the node, defaulting to the test's namespace."""
-    node.kubectl.env["POD_NAMESPACE"] = ns
-    return node.kubectl
+def kubectl(node, ns, tmp_path) -> Kubectl:
+    """kubectl on the node whose kubeconfig context defaults to the test's namespace."""
+    kubeconfig = tmp_path / "kubeconfig"
+    shutil.copy(node.data_dir / "admin.conf", kubeconfig)
+    subprocess.run(["kubectl", "config", "set-context", "--current", f"--namespace={ns}",
+                    "--kubeconfig", str(kubeconfig)], check=True, capture_output=True)
+    bound = Kubectl(kubeconfig, tmp_path)
+    bound.prefix = node.nsenter()
+    return bound

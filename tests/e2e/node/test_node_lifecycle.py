@@ -18,18 +18,10 @@ import subprocess
 import time
 from datetime import datetime
 
-import pytest
 from nodekit import wait_until
-from nskubectl import NamespacedKubectl
 
 from pyk8s.kubelet.containers import POD_UID
 from pyk8s.kubelet.ownruntime import containerd_options
-
-
-@pytest.fixture
-def kubectl(node, ns) -> NamespacedKubectl:
-    """kubectl in the test's namespace."""
-    return NamespacedKubectl(node.kubectl, ns)
 
 
 def _apply(kubectl, *objects: dict) -> None:

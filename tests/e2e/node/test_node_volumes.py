@@ -17,15 +17,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from nodekit import API_PORT, wait_until
-from nskubectl import NamespacedKubectl
-
-
-@pytest.fixture
-def kubectl(node, ns) -> NamespacedKubectl:
-    """kubectl in the test's namespace."""
-    return NamespacedKubectl(node.kubectl, ns)
 
 
 def _apply(kubectl, *objects: dict) -> None:
