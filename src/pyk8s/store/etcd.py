@@ -119,6 +119,63 @@ class LeaseManager:
             self._id = 0
 
 
+class ReadCoalescer:
+    """Shares reads of a key's latest value between concurrent callers, linearizably.
+
+    Admission reads the same few keys (the namespace) live for every write, so under load
+    many identical reads overlap. A caller arriving while a read of its key is in flight
+    must not take that read's answer (it may predate a write that finished before the
+    caller came), so it waits for it to end and then shares one *next* read with
+    everyone else who arrived meanwhile: that read is issued after all of them called.
+    At most one read per key is in flight, and one more queued.
+    """
+
+    def __init__(self, read) -> None:
+        self._read = read
+        self._inflight: dict[str, asyncio.Future] = {}  # done when the current read ends
+        self._next: dict[str, asyncio.Future] = {}  # the queued read's answer
+        self._tasks: set[asyncio.Task] = set()
+
+    async def get(self, key: str):
+        inflight = self._inflight.get(key)
+        if inflight is None:
+            return await self._run(key)
+        queued = self._next.get(key)
+        if queued is None:
+            queued = self._next[key] = asyncio.get_running_loop().create_future()
+            queued.add_done_callback(_retrieve)
+            task = asyncio.create_task(self._after(key, inflight, queued))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(queued)
+
+    async def _run(self, key: str):
+        done = self._inflight[key] = asyncio.get_running_loop().create_future()
+        try:
+            return await self._read(key)
+        finally:
+            done.set_result(None)
+            if self._inflight.get(key) is done:
+                del self._inflight[key]
+
+    async def _after(self, key: str, inflight: asyncio.Future, queued: asyncio.Future) -> None:
+        await inflight
+        del self._next[key]
+        try:
+            queued.set_result(await self._run(key))
+        except asyncio.CancelledError:
+            queued.cancel()
+            raise
+        except Exception as exc:  # handed to every waiting caller
+            queued.set_exception(exc)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    """Marks a shared future's exception as seen (its callers may all be gone)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class EtcdStore(Store):
     """The store contract over an etcd cluster reached at ``endpoints`` (``host:port``)."""
 
@@ -129,6 +186,7 @@ class EtcdStore(Store):
         self._prefix = prefix.rstrip("/") or "/"
         self._ttls = {p: int(t) for p, t in (ttls or {}).items() if t > 0}
         self.leases = LeaseManager(self._client)
+        self._latest = ReadCoalescer(self._get)
         self._revision = 0  # the newest revision this process has seen
         self._compacted = 0
         self._closed = False
@@ -241,6 +299,11 @@ class EtcdStore(Store):
         return resp
 
     async def get(self, key: str, revision: int = 0) -> KeyValue | None:
+        if revision:
+            return await self._get(key, revision)
+        return await self._latest.get(key)
+
+    async def _get(self, key: str, revision: int = 0) -> KeyValue | None:
         resp = await self._range(pb.RangeRequest(key=self._ekey(key), revision=revision))
         return self._kv(resp.kvs[0]) if resp.kvs else None
 

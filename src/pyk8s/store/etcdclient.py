@@ -92,6 +92,7 @@ class EtcdClient:
             grpc.ssl_channel_credentials(_read(ca), _read(key), _read(cert))
             if tls or ca or cert else None)
         self._channels: list[grpc.aio.Channel | None] = [None] * len(endpoints)
+        self._rpcs: dict[tuple[int, str], grpc.aio.UnaryUnaryMultiCallable] = {}
         self._current = 0
 
     def _channel(self, i: int) -> grpc.aio.Channel:
@@ -106,19 +107,17 @@ class EtcdClient:
 
     async def close(self) -> None:
         channels, self._channels = self._channels, [None] * len(self.endpoints)
+        self._rpcs.clear()
         for channel in channels:
             if channel is not None:
                 await channel.close()
 
     async def call(self, method: str, request: Any, *, wait_for_ready: bool = False) -> Any:
         """One unary RPC; gRPC failures become :class:`EtcdError`."""
-        path, req_type, resp_type = _UNARY[method]
         attempts = len(self.endpoints) if method in _READS else 1
         for attempt in range(attempts):
             i = self._current
-            rpc = self._channel(i).unary_unary(
-                path, request_serializer=req_type.SerializeToString,
-                response_deserializer=resp_type.FromString)
+            rpc = self._rpcs.get((i, method)) or self._rpc(i, method)
             try:
                 return await rpc(request, timeout=CALL_TIMEOUT, wait_for_ready=wait_for_ready)
             except grpc.aio.AioRpcError as exc:
@@ -129,6 +128,13 @@ class EtcdClient:
                 if attempt == attempts - 1:
                     raise EtcdUnavailableError(code, details) from None
         raise AssertionError("unreachable")
+
+    def _rpc(self, i: int, method: str) -> grpc.aio.UnaryUnaryMultiCallable:
+        path, req_type, resp_type = _UNARY[method]
+        rpc = self._rpcs[(i, method)] = self._channel(i).unary_unary(
+            path, request_serializer=req_type.SerializeToString,
+            response_deserializer=resp_type.FromString)
+        return rpc
 
     def _failover(self, failed: int, why: str) -> None:
         if len(self.endpoints) > 1 and self._current == failed:

@@ -12,7 +12,13 @@ import asyncio
 import pytest
 
 from pyk8s.store import open_store
-from pyk8s.store.etcd import COMPACT_REV_KEY, Compactor, EtcdStore, LeaseManager
+from pyk8s.store.etcd import (
+    COMPACT_REV_KEY,
+    Compactor,
+    EtcdStore,
+    LeaseManager,
+    ReadCoalescer,
+)
 from pyk8s.store.etcdpb import etcd_pb2 as pb
 from pyk8s.store.expiry import ExpirySweeper
 
@@ -179,3 +185,36 @@ async def test_sweeper_rewrite_postpones_expiry(local_store) -> None:
         await watch.aclose()
     finally:
         await sweeper.stop()
+
+
+async def test_read_coalescer_shares_only_reads_issued_after_the_call() -> None:
+    issued: list[asyncio.Future] = []
+
+    async def read(key: str) -> str:
+        answer = asyncio.get_running_loop().create_future()
+        issued.append(answer)
+        return await answer
+
+    reads = ReadCoalescer(read)
+    first = asyncio.ensure_future(reads.get("k"))
+    await asyncio.sleep(0)
+    late = [asyncio.ensure_future(reads.get("k")) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert len(issued) == 1  # the late callers wait: that read may predate their call
+    issued[0].set_result("old")
+    assert await first == "old"
+    await asyncio.sleep(0)
+    assert len(issued) == 2  # one new read for all three
+    issued[1].set_result("new")
+    assert await asyncio.gather(*late) == ["new"] * 3
+
+    failing = asyncio.ensure_future(reads.get("k"))
+    await asyncio.sleep(0)
+    joined = asyncio.ensure_future(reads.get("k"))
+    await asyncio.sleep(0)
+    issued[2].set_result("x")
+    await failing
+    await asyncio.sleep(0)
+    issued[3].set_exception(RuntimeError("etcd down"))
+    with pytest.raises(RuntimeError, match="etcd down"):
+        await joined
