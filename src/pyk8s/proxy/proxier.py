@@ -1,17 +1,18 @@
-"""kube-proxy's control loop: informer events in, debounced full syncs of iptables out.
+"""kube-proxy's control loop: informer events in, debounced syncs of iptables out.
 
 Upstream drives syncProxyRules through a BoundedFrequencyRunner: any change to a
 Service, EndpointSlice or this Node asks for a sync, syncs are at least
 ``min_sync_period`` apart (a burst of endpoint updates becomes one restore), and a
-sync happens at least every ``sync_period`` even when nothing changed (repairing rules
-someone else flushed). We do the same with one asyncio task and an Event. As upstream,
-syncs in between are partial: only the chains of Services whose Service or
-EndpointSlices changed are rewritten (with the nft backend a ``--noflush`` restore of
-every chain grows about quadratically: ~12 s for 1,000 services). Full syncs (the
-first, every ``sync_period``, after an error or a Node change) write everything,
-re-read ``iptables-save`` for stale chains and re-check the jump rules from the
-built-in chains. A failed sync is logged and retried after the minimum
-period. Rule computation runs in a thread: it only reads the informers' snapshot lists.
+sync happens at least every ``sync_period`` even when nothing changed (rewriting the
+top-level chains). We do the same with one asyncio task and an Event. As upstream,
+those syncs are partial: only the chains of Services whose Service or EndpointSlices
+changed are rewritten, with the top-level chains. Full syncs (the first, after an error
+or a Node change, and at least every ``FULL_SYNC_PERIOD``, upstream's hour, which also
+repairs chains someone else flushed) write everything, re-read ``iptables-save`` for
+stale chains and re-check the jump rules from the built-in chains. A failed sync is
+logged and retried after the minimum period. Rule computation runs in a thread: it only
+reads the informers' snapshot lists, and reuses the rules of unchanged services
+(``rules.RuleCache``).
 Each change and sync also feeds upstream's metrics (``metrics.ProxyMetrics``) and the
 health state behind ``/healthz`` (``health.ProxyHealth``, stale after 2 x ``sync_period``).
 """
@@ -37,6 +38,7 @@ from .rules import ProxyConfig, RuleCache, Ruleset, compute
 log = logging.getLogger("pyk8s.kube-proxy")
 
 TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
+FULL_SYNC_PERIOD = 3600.0  # seconds, as upstream's proxyutil.FullSyncPeriod
 
 
 def nodeport_ips(specs: tuple[str, ...], node: dict | None,
@@ -243,12 +245,12 @@ class Proxier:
         while not stop.is_set():
             now = time.monotonic()
             if last > float("-inf"):
-                await self._wait(self._changed, stop, last_full + self.sync_period - now)
+                await self._wait(self._changed, stop, last + self.sync_period - now)
                 await self._wait(never, stop, last + self.min_sync_period - time.monotonic())
                 if stop.is_set():
                     return
             self._changed.clear()
-            full = time.monotonic() - last_full >= self.sync_period
+            full = time.monotonic() - last_full >= FULL_SYNC_PERIOD
             last = time.monotonic()
             try:
                 await self.sync(full=full)

@@ -5,7 +5,9 @@ Given Services, EndpointSlices and this node's settings, ``compute`` returns the
 (pkg/proxy/iptables/proxier.go), so what users know from ``iptables-save`` on a real
 node carries over: the same chain names (``KUBE-SVC-``/``KUBE-SVL-``/``KUBE-EXT-``/
 ``KUBE-SEP-`` + the first 16 base32 characters of a SHA-256 of
-``namespace/name:port`` + protocol [+ ``ip:port``]), the same comments, ``statistic``
+``namespace/name:port`` + protocol [+ ``ip:port``]), the same comments (none on the
+per-endpoint and load-balancing rules above 1,000 endpoints: upstream's large cluster
+mode), ``statistic``
 probabilities 1/n, 1/(n-1), ..., ``recent`` lists for ClientIP affinity, the
 0x4000 masquerade mark, REJECT (no endpoints) and DROP (no local endpoints for a
 ``Local`` policy) in the filter table.
@@ -43,6 +45,9 @@ FIREWALL = "KUBE-FIREWALL"
 
 FILTER_CHAINS = (SERVICES, EXTERNAL_SERVICES, FORWARD, NODEPORTS, PROXY_FIREWALL, FIREWALL)
 NAT_CHAINS = (SERVICES, NODEPORTS, POSTROUTING, MARK_MASQ)
+#: Above this many endpoints in all, rules of the per-endpoint and load-balancing chains
+#: go without comments, as upstream's "large cluster mode" (faster restores).
+LARGE_CLUSTER_ENDPOINTS = 1000
 #: Prefixes of the per-service chains; any such chain not written by a sync is stale.
 OWNED_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SEP-")
 
@@ -149,18 +154,25 @@ class _Block:
 
 
 class RuleCache:
-    """The blocks of the last sync by (service port, endpoints), for one ProxyConfig.
+    """The blocks of the last sync by (service port, endpoints, large cluster mode), for
+    one ProxyConfig.
 
-    A block is a pure function of its key and the config, so it can be reused as long
-    as neither changed; each ``compute`` keeps only the blocks it used."""
+    A block is a pure function of its key and the config, so it can be reused as long as
+    neither changed; each ``compute`` keeps only the blocks it used."""
 
     def __init__(self) -> None:
         self.config: ProxyConfig | None = None
         self.blocks: dict[tuple, _Block] = {}
 
 
+def _endpoint_comment(text: str, large: bool) -> str:
+    """`` -m comment ...`` for a rule of a per-endpoint or load-balancing chain; none in
+    large cluster mode, as upstream's appendServiceCommentLocked."""
+    return "" if large else " " + comment(text)
+
+
 def _policy_chain_rules(t: _Block, sp: ServicePort, chain: str, endpoints: list,
-                        seps: dict[str, str]) -> None:
+                        seps: dict[str, str], large: bool) -> None:
     """The load-balancing rules of a KUBE-SVC/KUBE-SVL chain (affinity first)."""
     name = sp.name_string
     addresses = [str(ep) for ep in endpoints]
@@ -168,17 +180,17 @@ def _policy_chain_rules(t: _Block, sp: ServicePort, chain: str, endpoints: list,
         for address in addresses:
             sep = seps[address]
             t.chain_rules.append(
-                f"-A {chain} {comment(f'{name} -> {address}')} -m recent --name {sep} "
-                f"--rcheck --seconds {sp.affinity_seconds} --reap -j {sep}")
+                f"-A {chain}{_endpoint_comment(f'{name} -> {address}', large)} -m recent "
+                f"--name {sep} --rcheck --seconds {sp.affinity_seconds} --reap -j {sep}")
     n = len(addresses)
     for i, address in enumerate(addresses):
         stat = (f" -m statistic --mode random --probability {probability(n - i)}"
                 if i < n - 1 else "")
-        t.chain_rules.append(f"-A {chain} {comment(f'{name} -> {address}')}{stat} "
-                             f"-j {seps[address]}")
+        t.chain_rules.append(f"-A {chain}{_endpoint_comment(f'{name} -> {address}', large)}"
+                             f"{stat} -j {seps[address]}")
 
 
-def _service(sp: ServicePort, cat: Categorized, cfg: ProxyConfig) -> _Block:
+def _service(sp: ServicePort, cat: Categorized, cfg: ProxyConfig, large: bool) -> _Block:
     t = _Block()
     seps = {address: sep_chain(sp, address) for address in map(str, cat.reachable)}
     name, proto = sp.name_string, sp.protocol
@@ -243,16 +255,17 @@ def _service(sp: ServicePort, cat: Categorized, cfg: ProxyConfig) -> _Block:
 
     if sp.uses_cluster_endpoints and cat.cluster:
         t.nat_chains.append(cluster_chain)
-        _policy_chain_rules(t, sp, cluster_chain, cat.cluster, seps)
+        _policy_chain_rules(t, sp, cluster_chain, cat.cluster, seps, large)
     if sp.uses_local_endpoints and cat.local:
         t.nat_chains.append(local_chain)
-        _policy_chain_rules(t, sp, local_chain, cat.local, seps)
+        _policy_chain_rules(t, sp, local_chain, cat.local, seps, large)
 
+    note = _endpoint_comment(name, large)
     for ep, (address, sep) in zip(cat.reachable, seps.items()):
         t.nat_chains.append(sep)
-        t.chain_rules.append(f"-A {sep} {comment(name)} -s {ep.ip} -j {MARK_MASQ}")
+        t.chain_rules.append(f"-A {sep}{note} -s {ep.ip} -j {MARK_MASQ}")
         recent = f" -m recent --name {sep} --set" if sp.affinity_seconds else ""
-        t.chain_rules.append(f"-A {sep} {comment(name)}{recent} {match} -j DNAT "
+        t.chain_rules.append(f"-A {sep}{note}{recent} {match} -j DNAT "
                              f"--to-destination {address}")
     return t
 
@@ -334,6 +347,9 @@ def compute(services: Iterable[dict], slices: Iterable[dict], cfg: ProxyConfig, 
             by_service.setdefault((meta.get("namespace", ""), owner), []).append(es)
     ports = sorted((sp for svc in services for sp in service_ports(svc)),
                    key=lambda sp: (sp.name_string, sp.protocol))
+    endpoints_of = [slice_endpoints(by_service.get((sp.namespace, sp.name), ()),
+                                    sp.port_name, sp.protocol) for sp in ports]
+    large = sum(map(len, endpoints_of)) > LARGE_CLUSTER_ENDPOINTS
     previous = cache.blocks if cache is not None and cache.config == cfg else {}
     blocks: dict[tuple, _Block] = {}
     static_filter, static_nat = _static_rules(cfg)
@@ -343,15 +359,13 @@ def compute(services: Iterable[dict], slices: Iterable[dict], cfg: ProxyConfig, 
     written_chains: list[str] = []
     endpoint_count = skipped_rules = no_local_internal = no_local_external = 0
     active: set[str] = set()
-    for sp in ports:
-        endpoints = slice_endpoints(by_service.get((sp.namespace, sp.name), ()),
-                                    sp.port_name, sp.protocol)
+    for sp, endpoints in zip(ports, endpoints_of):
         endpoint_count += len(endpoints)
         cat = categorize(sp, endpoints, cfg.node_name)
         no_local_internal += sp.internal_local and not cat.local
         no_local_external += sp.external_local and not cat.local
-        key = (sp, tuple(endpoints))
-        block = previous.get(key) or _service(sp, cat, cfg)
+        key = (sp, tuple(endpoints), large)
+        block = previous.get(key) or _service(sp, cat, cfg, large)
         blocks[key] = block
         filter_rules += block.filter_rules
         service_rules += block.nat_rules

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pyk8s.proxy.model import Endpoint, categorize, service_ports, slice_endpoints
-from pyk8s.proxy.rules import ProxyConfig, compute, probability, sep_chain, svc_chain
+from pyk8s.proxy.rules import (LARGE_CLUSTER_ENDPOINTS, ProxyConfig, RuleCache, compute,
+                               probability, sep_chain, svc_chain)
 
 CFG = ProxyConfig(node_name="node-a", cluster_cidr="10.244.0.0/16")
 SVC = "KUBE-SVC-XPGD46QRK7WJZT7O"  # upstream's proxier_test name for ns1/svc1:p80 tcp
@@ -263,3 +264,34 @@ def test_partial_sync_writes_only_changed_service_chains():
     assert any(l.startswith("-A KUBE-SERVICES") and l.endswith(SVC) for l in nat)
     assert any(l.startswith("-A KUBE-SVC-") and "10.180.0.2" in l for l in nat)
     assert not any(l.startswith("-X") for l in nat)
+
+
+def test_rule_cache_gives_the_same_text_and_rebuilds_only_what_changed():
+    svcs = [service(), service("svc2", ip="172.30.0.42")]
+    slices = [eslice("svc1", endpoint("10.180.0.1")), eslice("svc2", endpoint("10.180.0.2"))]
+    cache = RuleCache()
+    first = compute(svcs, slices, CFG, cache=cache)
+    blocks = dict(cache.blocks)
+    slices[1] = eslice("svc2", endpoint("10.180.0.2"), endpoint("10.180.0.3"))
+    second = compute(svcs, slices, CFG, cache=cache)
+    assert second.text == compute(svcs, slices, CFG).text != first.text
+    reused = [key for key, block in cache.blocks.items() if blocks.get(key) is block]
+    assert [key[0].name for key in reused] == ["svc1"]
+    other = ProxyConfig(node_name="node-a", cluster_cidr="10.245.0.0/16")
+    assert compute(svcs, slices, other, cache=cache).text == compute(svcs, slices, other).text
+
+
+def test_large_cluster_mode_drops_endpoint_chain_comments():
+    count = LARGE_CLUSTER_ENDPOINTS + 1
+    eps = [endpoint(f"10.180.{i // 250}.{i % 250 + 1}") for i in range(count)]
+    nat = lines(compute([service()], [eslice("svc1", *eps)], CFG))
+    sep = sep_chain(service_ports(service())[0], "10.180.0.1:80")
+    assert f"-A {sep} -s 10.180.0.1 -j KUBE-MARK-MASQ" in nat
+    assert f"-A {sep} -m tcp -p tcp -j DNAT --to-destination 10.180.0.1:80" in nat
+    assert f"-A {SVC} -m statistic --mode random --probability {probability(count)} " \
+           "-j KUBE-SEP-" in "\n".join(nat)
+    assert any(l.startswith("-A KUBE-SERVICES") and '"ns1/svc1:p80 cluster IP"' in l
+               for l in nat)  # the top-level chains keep theirs
+    small = lines(compute([service()], [eslice("svc1", *eps[:-1])], CFG))
+    assert f'-A {sep} -m comment --comment ns1/svc1:p80 -s 10.180.0.1 -j KUBE-MARK-MASQ' \
+        in small
