@@ -6,15 +6,15 @@ Service, EndpointSlice or this Node asks for a sync, syncs are at least
 sync happens at least every ``sync_period`` even when nothing changed (rewriting the
 top-level chains). We do the same with one asyncio task and an Event. As upstream,
 those syncs are partial: only the chains of Services whose Service or EndpointSlices
-changed are rewritten, with the top-level chains. Full syncs (the first, after an error
-or a Node change, and at least every ``FULL_SYNC_PERIOD``, upstream's hour, which also
-repairs chains someone else flushed) write everything, re-read ``iptables-save`` for
-stale chains and re-check the jump rules from the built-in chains. A failed sync is
-logged and retried after the minimum period. Rule computation runs in a thread: it only
-reads the informers' snapshot lists, and reuses the rules of unchanged services
-(``rules.RuleCache``).
-Each change and sync also feeds upstream's metrics (``metrics.ProxyMetrics``) and the
-health state behind ``/healthz`` (``health.ProxyHealth``, stale after 2 x ``sync_period``).
+changed are rewritten, with the top-level chains. Full syncs (the first, after an
+error or a change of this Node's labels or addresses, not its status heartbeats, and
+at least every ``FULL_SYNC_PERIOD``, upstream's hour, which also repairs chains someone
+else flushed) write everything, re-read ``iptables-save`` for stale chains and re-check
+the jump rules from the built-in chains. A failed sync is logged and retried after the
+minimum period. Rule computation runs in a thread: it only reads the informers'
+snapshot lists, and reuses the rules of unchanged services (``rules.RuleCache``). Each
+change and sync also feeds upstream's metrics (``metrics.ProxyMetrics``) and the health
+state behind ``/healthz`` (``health.ProxyHealth``, stale after 2 x ``sync_period``).
 """
 
 from __future__ import annotations
@@ -71,6 +71,15 @@ def _slice_key(endpoint_slice: dict) -> tuple[str, str] | None:
     return (meta.get("namespace", ""), owner) if owner else None
 
 
+def _node_signature(node: dict) -> tuple:
+    """What of this Node the rules depend on: its labels (upstream resyncs everything when
+    they change) and addresses (``--nodeport-addresses primary``)."""
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    addresses = ((node.get("status") or {}).get("addresses")) or ()
+    return (tuple(sorted(labels.items())),
+            tuple((a.get("type"), a.get("address")) for a in addresses))
+
+
 def _trigger_time(endpoint_slice: dict) -> float | None:
     """When the change behind this slice happened (the EndpointSlice controller's
     annotation), as a Unix time."""
@@ -102,6 +111,7 @@ class Proxier:
         self._changed = asyncio.Event()
         self._dirty: set[tuple[str, str]] = set()
         self._need_full = False
+        self._node: tuple | None = None
         self._triggers: dict[tuple[str, str], float] = {}
         self.metrics = ProxyMetrics()
         self.health = ProxyHealth(timeout=2 * sync_period)
@@ -129,10 +139,14 @@ class Proxier:
                 trigger = _trigger_time(obj) if not deleted else None
                 if trigger is not None:
                     self._triggers[service] = min(trigger, self._triggers.get(service, trigger))
-            else:  # our Node (or an unowned slice): resolve everything again
-                self._need_full = True
-            if key is None and isinstance(obj, dict):
+            elif key is None and isinstance(obj, dict):  # our Node
                 self.health.sync_node(obj, deleted=deleted)
+                signature = None if deleted else _node_signature(obj)
+                if signature == self._node:
+                    return  # a status heartbeat: nothing the rules depend on
+                self._node, self._need_full = signature, True
+            else:  # an unowned slice: resolve everything again
+                self._need_full = True
             for counter in counters:
                 counter.set(counter.get() + 1)
             self.metrics.last_queued_timestamp.set(time.time())
