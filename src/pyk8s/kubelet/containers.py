@@ -106,7 +106,8 @@ def container_config(pod: dict, container: dict, *, env: dict[str, str], restart
         annotations={CONTAINER_HASH: container_hash(container),
                      RESTART_COUNT: str(restart_count),
                      TERMINATION_GRACE: str(_grace(pod))},
-        stdin=bool(container.get("stdin")), tty=bool(container.get("tty")),
+        stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")),
+        tty=bool(container.get("tty")),
         cpu_shares=cpu_shares(requests.get("cpu"), limits.get("cpu")),
         cpu_quota=quota, cpu_period=period,
         memory_limit_bytes=memory_bytes(limits.get("memory")))

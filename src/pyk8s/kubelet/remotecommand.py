@@ -9,8 +9,9 @@ command's end is reported on channel 3 as a metav1.Status (Success, or Failure w
 reason NonZeroExitCode and the code as the ExitCode cause), then the socket closes.
 
 :func:`serve_exec` is the kubelet's side, bridging a WebSocket to an
-:class:`~pyk8s.kubelet.runtime.ExecSession`; the codec helpers are shared with the CRI
-runtime, which speaks the same protocol to containerd's streaming server.
+:class:`~pyk8s.kubelet.runtime.ExecSession`: a new process (exec) or an attach to the
+container's own one (attach, whose end is Success, or the runtime's failure as an
+InternalError Status). v4 has no close message: its client's stdin ends with the socket.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
-from .runtime import ExecSession
+from .runtime import ExecSession, RuntimeError_
 
 log = logging.getLogger(__name__)
 
@@ -134,57 +134,17 @@ async def serve_exec(ws: web.WebSocketResponse, session: ExecSession,
         await ws.close()
 
 
-#: Why ``attach -i`` fails: the Runtime protocol has no attach to a container's stdin.
-ATTACH_STDIN_UNSUPPORTED = ("attach with stdin is not supported by this kubelet: its runtime "
-                            "interface has no attach, only the container's output is followed")
-
-
-async def serve_attach(ws: web.WebSocketResponse, opts: ExecOptions,
-                       follow: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
-                       ) -> None:
-    """Attach as "follow the output": ``follow(write)`` feeds the container's output from
-    now on (all of it on stdout, or stderr when only that is asked for) until the container
-    stops, which ends the attach with Success; stdin gets a Failure Status at once."""
-    first = STDOUT if opts.stdout else STDERR if opts.stderr else ERROR
-    await ws.send_bytes(frame(first))
-    if opts.stdin:
-        await ws.send_bytes(frame(ERROR, json.dumps(error_status(ATTACH_STDIN_UNSUPPORTED)
-                                                    ).encode()))
-        await ws.close()
-        return
-    channel = first if first != ERROR else None
-
-    async def write(data: bytes) -> None:
-        if channel is not None:
-            await ws.send_bytes(frame(channel, data))
-
-    async def drain() -> None:
-        async for _msg in ws:
-            pass
-
-    output = asyncio.create_task(follow(write), name="attach output")
-    reader = asyncio.create_task(drain(), name="attach input")
-    try:
-        await asyncio.wait((output, reader), return_when=asyncio.FIRST_COMPLETED)
-        if output.done() and output.exception() is None:
-            await ws.send_bytes(frame(ERROR, json.dumps(exit_status(0, [])).encode()))
-    except ConnectionError:
-        pass
-    finally:
-        for task in (output, reader):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await task
-        await ws.close()
-
-
 async def _pump_output(ws: web.WebSocketResponse, session: ExecSession,
                        opts: ExecOptions) -> int:
     while (item := await session.read_output()) is not None:
         channel, data = item
         if (channel == STDOUT and opts.stdout) or (channel == STDERR and opts.stderr):
             await ws.send_bytes(frame(channel, data))
-    code = await session.wait_exit()
+    try:
+        code = await session.wait_exit()
+    except RuntimeError_ as err:  # an attach the runtime ended with a failure
+        await ws.send_bytes(frame(ERROR, json.dumps(error_status(str(err))).encode()))
+        return None
     await ws.send_bytes(frame(ERROR, json.dumps(exit_status(code, opts.command)).encode()))
     return code
 
@@ -193,9 +153,10 @@ async def _client_input(ws: web.WebSocketResponse, session: ExecSession,
                         opts: ExecOptions) -> None:
     """stdin, resize and close messages from the client, until it closes."""
     async for msg in ws:
-        if msg.type != WSMsgType.BINARY or not msg.data:
-            continue
-        channel, data = parse_frame(msg.data)
+        if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT) or not msg.data:
+            continue  # the Python client sends text messages for str input
+        raw = msg.data if msg.type == WSMsgType.BINARY else msg.data.encode()
+        channel, data = parse_frame(raw)
         if channel == STDIN and opts.stdin:
             await session.write_stdin(data)
         elif channel == CLOSE and data[:1] == bytes((STDIN,)):

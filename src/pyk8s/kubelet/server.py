@@ -11,9 +11,10 @@ to the node's kubelet at the InternalIP and the port the Node publishes
   bridged to the runtime's streaming exec by ``remotecommand.py``. Upstream's kubelet
   redirects to the CRI streaming server instead; bridging here keeps the runtime detail
   (fake, containerd) behind :class:`~pyk8s.kubelet.runtime.Runtime`.
-- ``GET /attach/{ns}/{pod}/{container}``: the same WebSocket protocol, but the Runtime
-  interface has no attach, so attach follows the container's CRI log from now on
-  (stdout and stderr both on stdout) and refuses stdin with a Failure Status;
+- ``GET /attach/{ns}/{pod}/{container}``: the same WebSocket protocol bridged to the
+  runtime's attach to the container's own process (stdin when the pod spec has
+  ``stdin: true``, output from now on, the terminal when ``tty: true``); on containerd
+  through CRI Attach and its streaming server (``runtime/criattach.py``);
 - ``GET /portForward/{ns}/{pod}``: a WebSocket to TCP ports of the pod's IP, in
   kubectl's SPDY tunnel or the ``v4.channel.k8s.io`` protocol (``portforward.py``).
 
@@ -27,9 +28,7 @@ request gets 401, as a kubelet with anonymous auth disabled.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -222,7 +221,6 @@ class KubeletServer:
         log.debug("exec %s in %s/%s/%s ended with %s", opts.command, ns, name, container, code)
         return ws
 
-
     # --- attach ------------------------------------------------------------------------
 
     async def attach(self, request: web.Request) -> web.StreamResponse:
@@ -240,28 +238,18 @@ class KubeletServer:
         if container_id is None:
             return web.Response(status=404, text=f'container not found ("{container}")')
         try:
-            path = (await self.runtime.container_status(container_id)).log_path
+            session = await self.runtime.attach(container_id, stdin=opts.stdin,
+                                                stdout=opts.stdout, stderr=opts.stderr,
+                                                tty=opts.tty)
         except RuntimeError_ as err:
             return web.Response(status=500, text=str(err))
-
-        async def running() -> bool:
-            try:
-                status = await self.runtime.container_status(container_id)
-            except RuntimeError_:
-                return False
-            return status.state == "CONTAINER_RUNNING"
-
-        async def follow(write) -> None:
-            while not os.path.exists(path):  # nothing written yet
-                if not await running():
-                    return
-                await asyncio.sleep(logs.FOLLOW_POLL)
-            await logs.stream_log(path, logs.LogOptions(follow=True, tail_lines=0), write,
-                                  running)
-
         ws = web.WebSocketResponse(protocols=remotecommand.PROTOCOLS, max_msg_size=0)
-        await ws.prepare(request)
-        await remotecommand.serve_attach(ws, opts, follow)
+        try:
+            await ws.prepare(request)
+        except Exception:
+            await session.close()
+            raise
+        await remotecommand.serve_exec(ws, session, opts)
         return ws
 
     # --- port-forward ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""SPDY/3.1 framing, the minimum ``kubectl port-forward`` needs.
+"""SPDY/3.1 framing, the minimum ``kubectl port-forward`` and CRI attach need.
 
 kubectl 1.32 opens ``pods/portforward`` as a WebSocket with the subprotocol
 ``SPDY/3.1+portforward.k8s.io`` (client-go's ``tunneling_connection.go``): the binary
@@ -6,6 +6,9 @@ messages are an ordered byte stream carrying SPDY/3.1 frames (a frame may span m
 spoken with moby/spdystream as before WebSockets. Upstream's API server translates the
 tunnel back into a SPDY upgrade to the kubelet; here the API server relays the
 WebSocket unchanged, so the kubelet reads the frames itself with this module.
+
+The kubelet is also a SPDY client: it attaches to containers through containerd's CRI
+streaming server, which speaks SPDY/3.1 (``runtime/criattach.py``).
 
 Frames (draft 3): a control frame is ``1 | version(15) | type(16) | flags(8) |
 length(24) | data``; a data frame ``0 | stream-id(31) | flags(8) | length(24) | data``.
@@ -173,6 +176,13 @@ def parse_syn_stream(frame: ControlFrame, codec: HeaderCodec
         raise ProtocolError("short SYN_STREAM")
     (stream_id,) = struct.unpack_from(">I", frame.data)
     return stream_id & 0x7FFFFFFF, codec.decompress(frame.data[10:])
+
+
+def syn_stream(stream_id: int, codec: HeaderCodec, headers: dict[str, list[str]], *,
+               fin: bool = False) -> bytes:
+    """A client's SYN_STREAM (no associated stream, priority 0)."""
+    return control(SYN_STREAM, FLAG_FIN if fin else 0,
+                   struct.pack(">IIH", stream_id & 0x7FFFFFFF, 0, 0) + codec.compress(headers))
 
 
 def syn_reply(stream_id: int, codec: HeaderCodec, headers: dict[str, list[str]] | None = None,

@@ -1,5 +1,8 @@
 """``kubectl attach`` and ``kubectl port-forward`` through the API server to the kubelet.
 
+Attach follows the container's output and, for a container created with ``stdin: true``,
+carries stdin to it, over kubectl's v5 and the Python client's v4 channel protocols.
+
 As ``test_kubelet_server.py``, with the FakeRuntime handing out loopback pod IPs
 (127.0.0.x) so that port-forward dials an echo server this test runs on the pod's IP;
 nothing leaves the loopback interface.
@@ -16,9 +19,9 @@ import uuid
 import pytest
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
-from kubernetes.stream import portforward
+from kubernetes.stream import portforward, stream
 from serverproc import free_port
-from test_kubelet_server import kubectl, running_pod
+from test_kubelet_server import eventually, running_pod
 
 from pyk8s.client import Client, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run
@@ -99,11 +102,61 @@ async def test_attach_follows_new_output(apiserver, cluster):
         await proc.wait()
 
 
-async def test_attach_stdin_is_refused(apiserver, cluster):
+async def interactive_pod(client, ns, name, node) -> dict:
+    """A running pod whose container was created with stdin (the fake echoes it)."""
+    pods = client.api("v1", "Pod")
+    await pods.create({"metadata": {"name": name},
+                       "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
+                                "containers": [{"name": "app", "image": "busybox:1.36",
+                                                "stdin": True}]}}, namespace=ns)
+
+    async def running():
+        pod = await pods.get(name, namespace=ns)
+        return pod["status"].get("phase") == "Running" and pod
+
+    return await eventually(running)
+
+
+async def test_attach_stdin_reaches_the_container(apiserver, cluster):
+    """kubectl 1.32 (v5.channel.k8s.io): stdin goes to the container's own process."""
     client, ns, node, _root = cluster
-    await running_pod(client, ns, "web", node)
-    code, _out, err = await kubectl(apiserver, "attach", "-i", "-n", ns, "web", stdin=b"x\n")
-    assert code == 1 and "attach with stdin is not supported" in err, err
+    await interactive_pod(client, ns, "shell", node)
+    proc = await asyncio.create_subprocess_exec(
+        "kubectl", "attach", "-i", "-n", ns, "shell", env=apiserver.env(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"typed line\n")
+        await proc.stdin.drain()
+        assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"typed line\n"
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
+async def test_python_client_attach_with_stdin(apiserver, cluster):
+    """The official client (v4.channel.k8s.io) attaches with stdin too."""
+    client, ns, node, _root = cluster
+    await interactive_pod(client, ns, "pyshell", node)
+
+    def roundtrip() -> str:
+        api_client = k8s_config.new_client_from_config(str(apiserver.kubeconfig))
+        try:
+            api = k8s_client.CoreV1Api(api_client)
+            ws = stream(api.connect_get_namespaced_pod_attach, "pyshell", ns, stdin=True,
+                        stdout=True, stderr=True, tty=False, _preload_content=False)
+            try:
+                ws.write_stdin("from python\n")
+                got = ""
+                deadline = time.monotonic() + 30
+                while "\n" not in got and time.monotonic() < deadline:
+                    got += ws.read_stdout(timeout=1)
+                return got
+            finally:
+                ws.close()
+        finally:
+            api_client.close()
+
+    assert await asyncio.to_thread(roundtrip) == "from python\n"
 
 
 async def test_kubectl_port_forward(apiserver, cluster):

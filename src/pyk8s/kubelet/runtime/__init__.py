@@ -63,6 +63,7 @@ class ContainerConfig:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     stdin: bool = False
+    stdin_once: bool = False
     tty: bool = False
     # Linux resources and security (CRI LinuxContainerConfig)
     cpu_shares: int = 0
@@ -141,9 +142,10 @@ def network_problem(conditions: list[RuntimeCondition]) -> str:
 
 
 class ExecSession(Protocol):
-    """One process started by :meth:`Runtime.exec_stream`, driven by the kubelet's exec
-    server. Output arrives as ``(stream, data)`` with stream 1 (stdout) or 2 (stderr; never
-    with a tty); ``None`` means both streams are done. ``close`` abandons the process
+    """One process started by :meth:`Runtime.exec_stream` (or one attach to a container's
+    own process, :meth:`Runtime.attach`), driven by the kubelet's exec server. Output
+    arrives as ``(stream, data)`` with stream 1 (stdout) or 2 (stderr; never with a
+    tty); ``None`` means both streams are done. ``close`` abandons the process
     (the client went away) and is safe to call at any time, also after ``wait_exit``."""
 
     async def write_stdin(self, data: bytes) -> None: ...
@@ -207,6 +209,12 @@ class Runtime(Protocol):
                           tty: bool) -> ExecSession:
         """Start ``cmd`` in a running container with streams attached (CRI Exec); fails
         with RuntimeError_ when the container is not running."""
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool) -> ExecSession:
+        """Attach to a running container's own process (CRI Attach): its output from now
+        on, and its stdin when the container was created with one. ``wait_exit`` is 0 when
+        the attach ends cleanly and raises RuntimeError_ when the runtime reports a failure."""
 
     async def image_status(self, image: str) -> str | None:
         """The image's id when present locally, else None."""

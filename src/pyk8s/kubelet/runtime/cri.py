@@ -14,6 +14,9 @@ gRPC error's text as upstream's remote runtime returns it (``rpc error: code = .
 and registries the node has a mirror for (``mirrored``: containerd then pulls from the
 mirror, see ``containerd.py``).
 
+Streams: exec runs through ``ctr tasks exec`` on the same socket (``ctrexec.py``); attach
+goes through CRI's Attach and containerd's streaming server (``criattach.py``).
+
 Listing: CRI's List calls return summaries without exit codes or IPs, so ``list_containers``
 and ``list_pod_sandboxes`` fetch each item's status (concurrently) and skip items removed in
 between: the kubelet gets the same full records as from the single-item calls.
@@ -39,7 +42,7 @@ from . import (
     RuntimeCondition,
     RuntimeError_,
 )
-from . import crimap, ctrexec
+from . import criattach, crimap, ctrexec
 from .refs import normalize_image
 
 T = TypeVar("T")
@@ -231,6 +234,16 @@ class CRIRuntime:
         await self.container_status(container_id)  # NotFound before starting anything
         return await ctrexec.start(self.endpoint.removeprefix("unix://"), container_id, cmd,
                                    stdin=stdin, tty=tty)
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool):
+        """An attach to the container's own process: CRI Attach's URL on containerd's
+        streaming server, spoken to over SPDY (``criattach.py``)."""
+        rt, _ = self._stubs()
+        resp = await self._call("Attach", rt.Attach, pb.AttachRequest(
+            container_id=container_id, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty))
+        return await criattach.connect(resp.url, stdin=stdin, stdout=stdout, stderr=stderr,
+                                       tty=tty)
 
     # --- images ----------------------------------------------------------------------------
 

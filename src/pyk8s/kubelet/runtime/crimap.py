@@ -108,6 +108,7 @@ def container_config(cfg: ContainerConfig, sandbox: PodSandboxConfig) -> pb.Cont
         annotations=cfg.annotations,
         log_path=cfg.log_path,
         stdin=cfg.stdin,
+        stdin_once=cfg.stdin_once,
         tty=cfg.tty,
         linux=pb.LinuxContainerConfig(
             resources=pb.LinuxContainerResources(

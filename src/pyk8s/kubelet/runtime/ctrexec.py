@@ -1,11 +1,13 @@
 """Streamed exec into a containerd container, through containerd's own ``ctr`` tool.
 
-CRI's Exec answers with a URL on containerd's streaming server, which containerd 1.6
-serves over SPDY/3.1 only. Rather than speak SPDY, the kubelet runs
+CRI's Exec answers with a URL on containerd's streaming server (SPDY/3.1, or WebSocket
+only up to ``v4.channel.k8s.io``, which cannot half-close stdin). An exec starts a new
+process, so the kubelet needs no streams the runtime holds: it runs
 ``ctr -n k8s.io tasks exec`` against the same containerd socket: same process, same
-namespaces, same exit status, with plain pipes for stdin/stdout/stderr, or a
-pseudo-terminal when the client asked for a TTY (window size changes are applied to the
-pty, which ctr forwards to the process).
+namespaces, same exit status, with plain pipes for stdin/stdout/stderr (stdin's EOF is a
+closed pipe), or a pseudo-terminal when the client asked for a TTY (window size changes
+are applied to the pty, which ctr forwards to the process). Attach, which must reach the
+container's own process, goes through the streaming server instead (``criattach.py``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ until they are stopped, unless the test scripts them:
   ``private[ref] = AuthConfig(...)``: pulling ``ref`` needs exactly those credentials;
 - ``exec_handler``: answers ``exec_sync`` and ``exec_stream`` (default: ``echo``, ``true``,
   ``false``, ``sh -c 'exit N'``); a streamed ``cat`` echoes its stdin until it closes;
-- ``log_lines={"web": ["hello"]}``: written in CRI log format when the container starts.
+- ``log_lines={"web": ["hello"]}``: written in CRI log format when the container starts;
+  ``attach`` follows that log from now on, and a container created with stdin echoes it.
 
 Every call is appended to ``calls`` as ``(method, *args)`` so tests can assert the
 actions a sync made, as controller tests do with client actions.
@@ -46,6 +47,7 @@ from . import (
     RuntimeCondition,
     RuntimeError_,
 )
+from ..logs import FOLLOW_POLL, LogOptions, stream_log
 from .refs import normalize_image
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
@@ -126,6 +128,60 @@ class FakeExecSession:
 
     async def close(self) -> None:
         self.closed = True
+
+
+class FakeAttachSession:
+    """An attach in memory: the container's CRI log from now on, all on stdout (so a test
+    appending to the log file is seen as new output); a container created with stdin
+    behaves as ``cat``, echoing what it is given, until the container stops."""
+
+    def __init__(self, container: _Container, *, stdin: bool) -> None:
+        self._output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        self._echo = stdin and container.config.stdin
+        self._done = False
+        self.closed = False
+        self._follower = asyncio.create_task(self._follow(container))
+
+    async def _follow(self, container: _Container) -> None:
+        async def running() -> bool:
+            return container.status.state == "CONTAINER_RUNNING"
+
+        async def write(data: bytes) -> None:
+            self._output.put_nowait((1, data))
+
+        try:
+            while not os.path.exists(container.log_file):  # nothing written yet
+                if not await running():
+                    return
+                await asyncio.sleep(FOLLOW_POLL)
+            await stream_log(container.log_file, LogOptions(follow=True, tail_lines=0),
+                             write, running)
+        finally:
+            self._output.put_nowait(None)
+
+    async def write_stdin(self, data: bytes) -> None:
+        if self._echo:
+            self._output.put_nowait((1, data))
+
+    async def close_stdin(self) -> None:
+        self._echo = False
+
+    async def read_output(self) -> tuple[int, bytes] | None:
+        if self._done:
+            return None
+        item = await self._output.get()
+        self._done = item is None
+        return item
+
+    async def resize(self, width: int, height: int) -> None:
+        pass
+
+    async def wait_exit(self) -> int:
+        return 0
+
+    async def close(self) -> None:
+        self.closed = True
+        self._follower.cancel()
 
 
 @dataclass
@@ -375,6 +431,15 @@ class FakeRuntime:
         session = FakeExecSession(result, tty=tty)
         self.exec_sessions.append(session)
         return session
+
+    async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
+                     tty: bool) -> ExecSession:
+        self._enter("attach", container_id, stdin, stdout, stderr, tty)
+        c = self._container(container_id)
+        if c.status.state != "CONTAINER_RUNNING":
+            raise RuntimeError_(f"container {container_id!r} is in {c.status.state} state",
+                                "Unknown")
+        return FakeAttachSession(c, stdin=stdin)
 
     async def image_status(self, image: str) -> str | None:
         self._enter("image_status", image)

@@ -1,0 +1,269 @@
+"""Streams on a real node: logs, exec, cp, attach and port-forward with real containers.
+
+The netns node (``nodekit.py``) runs busybox pods in its own containerd; the real kubectl
+(WebSocket ``v5.channel.k8s.io``, and SPDY over WebSocket for port-forward) and the
+official Python client (``v4.channel.k8s.io``) reach them through the API server and
+the kubelet:
+
+* ``kubectl logs`` of a two-container pod: the default container, ``-c``, ``--tail``,
+  ``--timestamps``, ``--since``/``--since-time``, ``-f`` following new lines, and
+  ``--previous`` after the container restarted (new output is written to the
+  container's own stdout from an exec, through ``/proc/1/fd/1``);
+* ``kubectl exec``: the pod's hostname, stdin with ``-i``, stdout and stderr apart,
+  exit codes; ``kubectl cp`` both ways;
+* ``kubectl attach``: following a container's output, and ``-i`` to a container created
+  with ``stdin: true``: lines reach its process, and with ``stdinOnce`` the end of
+  kubectl's input is the end of the container's stdin;
+* ``kubectl port-forward`` to busybox httpd in a pod, fetched from the node;
+* the Python client's ``stream()`` exec and attach with stdin;
+* the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
+  Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from nodekit import NODE, wait_until
+
+POD_CIDR = "10.244.0.0/24"  # what node IPAM gives the node from nodekit's cluster CIDR
+FORWARD_PORT = 18080  # on the node's own loopback, in its network namespace
+
+
+def _apply(kubectl, *objects: dict) -> None:
+    kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List",
+                                                  "items": list(objects)}))
+
+
+def _pod(name: str, *containers: dict, **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": list(containers),
+                     **spec}}
+
+
+def _sh(name: str, script: str, **extra) -> dict:
+    return {"name": name, "image": "busybox", "command": ["sh", "-c", script], **extra}
+
+
+def _running(kubectl, name: str, containers: int) -> dict:
+    """Wait until ``containers`` containers of the pod run; the pod."""
+
+    def check():
+        pod = json.loads(kubectl("get", "pod", name, "-o", "json").stdout)
+        statuses = pod.get("status", {}).get("containerStatuses") or ()
+        return sum("running" in s["state"] for s in statuses) == containers and pod
+
+    return wait_until(check, 120, f"pod {name} running")
+
+
+def _stamp(line: str) -> float:
+    """The time of a ``--timestamps`` line, as seconds since the epoch."""
+    text = line.split(" ", 1)[0]
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return (datetime.fromisoformat(whole).replace(tzinfo=timezone.utc).timestamp()
+            + float(f"0.{fraction or 0}"))
+
+
+def _say(kubectl, pod: str, container: str, text: str) -> None:
+    """Make the container's own process print ``text`` (on its stdout)."""
+    kubectl("exec", pod, "-c", container, "--", "sh", "-c", f"echo {text} >> /proc/1/fd/1")
+
+
+def test_logs_exec_and_cp(node, kubectl):
+    _apply(kubectl, _pod(
+        "talker",
+        _sh("main", "echo one; echo two; echo three; exec sleep 3600"),
+        _sh("side", "echo side up; while [ ! -e /tmp/stop ]; do sleep 1; done")))
+    _running(kubectl, "talker", 2)
+    wait_until(lambda: kubectl("logs", "talker", "-c", "main").stdout == "one\ntwo\nthree\n",
+               30, "main's first lines")
+
+    # the default container is the first one, as kubectl says on stderr
+    default = kubectl("logs", "talker")
+    assert default.stdout == "one\ntwo\nthree\n", default
+    assert 'Defaulted container "main" out of: main, side' in default.stderr, default
+    assert kubectl("logs", "pod/talker", "-c", "side").stdout == "side up\n"
+    assert kubectl("logs", "talker", "-c", "main", "--tail=1").stdout == "three\n"
+    assert kubectl("logs", "talker", "-c", "main", "--tail=0").stdout == ""
+    assert kubectl("logs", "talker", "-c", "main", "--since=1h").stdout == "one\ntwo\nthree\n"
+    stamped = kubectl("logs", "talker", "-c", "main", "--timestamps").stdout.splitlines()
+    assert [line.split(" ", 1)[1] for line in stamped] == ["one", "two", "three"], stamped
+    assert all(line[:4].isdigit() and line.split(" ", 1)[0].endswith("Z") for line in stamped)
+
+    # --since-time has whole seconds: a line written after the next one starts is newer
+    since = math.floor(_stamp(stamped[-1])) + 1
+    time.sleep(max(0.0, since - time.time()) + 0.1)
+    _say(kubectl, "talker", "main", "later")
+    since_text = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert kubectl("logs", "talker", "-c", "main", f"--since-time={since_text}").stdout == \
+        "later\n"
+
+    # -f: what is there, then what the container prints while kubectl follows
+    with kubectl.popen("logs", "-f", "talker", "-c", "main") as follow:
+        follow.wait_for("^later$", 30)
+        _say(kubectl, "talker", "main", "followed")
+        follow.wait_for("^followed$", 30)
+        assert follow.seen == ["one", "two", "three", "later", "followed"]
+
+    # --previous after a restart of the side container
+    missing = kubectl.fails("logs", "talker", "-c", "side", "--previous")
+    assert 'previous terminated container "side" in pod "talker" not found' in missing.stderr
+    kubectl("exec", "talker", "-c", "side", "--", "sh", "-c",
+            "echo before restart >> /proc/1/fd/1; touch /tmp/stop")
+    wait_until(lambda: kubectl.jsonpath(
+        "get", "pod", "talker",
+        path="{.status.containerStatuses[?(@.name=='side')].restartCount}") == "1",
+               60, "side restarted")
+    assert kubectl("logs", "talker", "-c", "side", "--previous").stdout == \
+        "side up\nbefore restart\n"
+    wait_until(lambda: kubectl("logs", "talker", "-c", "side").stdout == "side up\n", 30,
+               "the new side container's output")
+
+    # exec: the pod's own hostname, stdin, both output streams apart, exit codes
+    assert kubectl("exec", "talker", "-c", "main", "--", "cat", "/etc/hostname").stdout == \
+        "talker\n"
+    assert kubectl("exec", "-i", "talker", "-c", "main", "--", "cat",
+                   input="piped in\nand more\n").stdout == "piped in\nand more\n"
+    split = kubectl("exec", "talker", "-c", "main", "--", "sh", "-c",
+                    "echo to out; echo to err >&2")
+    assert split.stdout == "to out\n" and split.stderr == "to err\n", split
+    for code in (1, 3, 42):
+        failed = kubectl("exec", "talker", "-c", "main", "--", "sh", "-c", f"exit {code}",
+                         check=False)
+        assert failed.returncode == code, failed
+    missing_binary = kubectl("exec", "talker", "-c", "main", "--", "no-such-command",
+                             check=False)
+    assert missing_binary.returncode != 0, missing_binary
+
+    # cp: tar through exec, both ways
+    local = kubectl.write("to-pod.txt", "copied content\n")
+    kubectl("cp", str(local), "talker:/tmp/copied.txt", "-c", "main")
+    assert kubectl("exec", "talker", "-c", "main", "--", "cat", "/tmp/copied.txt").stdout == \
+        "copied content\n"
+    back = local.with_name("from-pod.txt")
+    kubectl("cp", "talker:/tmp/copied.txt", str(back), "-c", "main")
+    assert back.read_text() == "copied content\n"
+
+
+PYTHON_CLIENT = """
+import sys
+from kubernetes import client, config
+from kubernetes.stream import stream
+
+config.load_kube_config(sys.argv[1])
+api = client.CoreV1Api()
+ns, pod = sys.argv[2], sys.argv[3]
+out = stream(api.connect_get_namespaced_pod_exec, pod, ns, container="keep",
+             command=["cat", "/etc/hostname"], stdin=False, stdout=True, stderr=True,
+             tty=False)
+print("exec:" + out.strip())
+ws = stream(api.connect_get_namespaced_pod_attach, pod, ns, container="keep", stdin=True,
+            stdout=True, stderr=True, tty=False, _preload_content=False)
+got = ""
+ws.write_stdin("from python\\n")
+while "\\n" not in got and ws.is_open():
+    got += ws.read_stdout(timeout=1)
+ws.close()
+print("attach:" + got.strip())
+"""
+
+
+def _attach(kubectl, *args: str) -> subprocess.Popen:
+    """``kubectl attach`` with its stdin a pipe of the test's."""
+    return subprocess.Popen([*kubectl.prefix, "kubectl", "attach", *args],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1,
+                            env=kubectl.env, cwd=kubectl.workdir)
+
+
+def test_attach_and_port_forward(node, kubectl, ns):
+    loop = 'while read line; do echo "got $line"; done; echo "stdin closed"'
+    _apply(kubectl,
+           _pod("reader", _sh("once", loop, stdin=True, stdinOnce=True),
+                _sh("keep", loop, stdin=True), restartPolicy="Never"),
+           _pod("web", _sh("httpd", "mkdir -p /www && echo forwarded > /www/index.html && "
+                                    "exec httpd -f -p 8080 -h /www")))
+    _running(kubectl, "reader", 2)
+
+    # kubectl attach -i (v5): lines reach the process, and kubectl's EOF is its EOF
+    attach = _attach(kubectl, "-i", "reader", "-c", "once")
+    try:
+        attach.stdin.write("hello\n")
+        attach.stdin.flush()
+        first = attach.stdout.readline()
+        assert first == "got hello\n", (first, attach.kill(), attach.communicate())
+        rest, err = attach.communicate("again\n", timeout=60)  # then closes its stdin
+    finally:
+        if attach.poll() is None:
+            attach.kill()
+            attach.wait()
+    assert rest == "got again\nstdin closed\n", (rest, err)
+    assert attach.returncode == 0, err
+    wait_until(lambda: kubectl.jsonpath(
+        "get", "pod", "reader",
+        path="{.status.containerStatuses[?(@.name=='once')].state.terminated.reason}"
+    ) == "Completed", 60, "the stdinOnce container done")
+    assert kubectl("logs", "reader", "-c", "once").stdout == \
+        "got hello\ngot again\nstdin closed\n"
+
+    # the official Python client (v4): exec, and attach with stdin
+    script = node.run(sys.executable, "-c", PYTHON_CLIENT,
+                      str(kubectl.kubeconfig), ns, "reader", timeout=60)
+    assert script.stdout.splitlines() == ["exec:reader", "attach:got from python"], script
+
+    # kubectl attach without -i follows what the container prints from now on
+    with kubectl.popen("attach", "reader", "-c", "keep") as follow:
+        deadline = time.monotonic() + 30
+        while True:  # until the attach is up: earlier lines may be missed
+            _say(kubectl, "reader", "keep", "tick")
+            try:
+                follow.wait_for("^tick$", 1)
+                break
+            except AssertionError:
+                assert time.monotonic() < deadline, follow.seen
+        assert all(line == "tick" for line in follow.seen), follow.seen
+
+    # port-forward to httpd in the pod, fetched from the node's own loopback
+    _running(kubectl, "web", 1)
+    with kubectl.popen("port-forward", "pod/web", f"{FORWARD_PORT}:8080") as forward:
+        forward.wait_for(f"^Forwarding from 127.0.0.1:{FORWARD_PORT} -> 8080$", 30)
+        url = f"http://127.0.0.1:{FORWARD_PORT}/index.html"
+        first = wait_until(lambda: node.wget(url).stdout, 30, "a page through port-forward")
+        assert first == "forwarded\n"
+        assert node.wget(url).stdout == "forwarded\n"  # a second connection
+        assert forward.proc.poll() is None
+
+
+def test_node_runs_what_kubectl_asks(node, kubectl):
+    got = json.loads(kubectl("get", "node", NODE, "-o", "json").stdout)
+    conditions = {c["type"]: c["status"] for c in got["status"]["conditions"]}
+    assert conditions["Ready"] == "True"
+    assert got["spec"]["podCIDR"] == POD_CIDR
+    row = next(line for line in kubectl("get", "nodes").lines if line.startswith(NODE))
+    assert row.split()[1] == "Ready"
+
+    kubectl("run", "bb", "--image=busybox", "--restart=Never", "--", "sh", "-c", "echo hi")
+    kubectl("create", "deployment", "sleeper", "--image=busybox", "--replicas=2", "--",
+            "sleep", "3600")
+
+    def bb_phase():
+        phase = kubectl.jsonpath("get", "pod", "bb", path="{.status.phase}")
+        assert phase != "Failed", kubectl("describe", "pod", "bb").stdout
+        return phase == "Succeeded"
+
+    wait_until(bb_phase, 60, "pod bb Succeeded")
+    assert kubectl.jsonpath("get", "pod", "bb", path="{.spec.nodeName}") == NODE
+    assert kubectl("logs", "bb").stdout == "hi\n"
+
+    wait_until(lambda: kubectl.jsonpath("get", "deployment", "sleeper",
+                                        path="{.status.availableReplicas}") == "2",
+               90, "deployment sleeper available")
+    ips = kubectl.jsonpath("get", "pods", "-l", "app=sleeper", path="{.items[*].status.podIP}")
+    assert len(ips.split()) == 2 and all(ip.startswith("10.244.0.") for ip in ips.split()), ips
+    pod = kubectl.jsonpath("get", "pods", "-l", "app=sleeper", path="{.items[0].metadata.name}")
+    assert kubectl("exec", pod, "--", "echo", "exec works").stdout == "exec works\n"
