@@ -1,21 +1,25 @@
 """Pod startup latency on one real node: create -> Running+Ready, 30 busybox pods at once.
 
-Starts ``pyk8s server`` (API server, controller manager, scheduler, and a kubelet with its
-own containerd) on a temp data dir with a bridge, CNI network name and cluster CIDR of its
-own (as tests/e2e/test_server_node.py does), waits for the Node to be Ready and the
-``default`` ServiceAccount to exist, starts a watch on the pods, then creates N busybox
-pods (``sleep 3600``) concurrently with ``pyk8s.client``. A pod's startup latency is the
-client-side send time of its create request to the watch event that shows it
-``Running`` with ``Ready=True`` (upstream's pod startup SLO: p99 <= 5 s, image already
-present). The watch also records when each pod was bound (``spec.nodeName``), when the
-kubelet first wrote its status (``status.hostIP``), and when it got a pod IP, which splits
-the latency into scheduling and kubelet time.
+The node is a whole ``pyk8s server`` (API server, controller manager, scheduler, and a
+kubelet with its own containerd, no kube-proxy) on a temp data dir, run under ``nsenter
+--net`` in a network namespace the bench makes for each run, as tests/e2e/node/nodekit.py
+does: the CNI bridge, pod veths, nat rules and the kubelet's routes all live there, the
+server advertises an address on an interface inside it (a veth whose peer stays down) and
+the only route out drops what it is given, so no packet reaches any other host. The
+measuring half of this script runs in the same namespace (the API server is on its
+loopback): it waits for the Node to be Ready and the ``default`` ServiceAccount to exist,
+starts a watch on the pods, then creates N busybox pods (``sleep 3600``) concurrently with
+``pyk8s.client``. A pod's startup latency is the client-side send time of its create
+request to the watch event that shows it ``Running`` with ``Ready=True`` (upstream's pod
+startup SLO: p99 <= 5 s, image already present). The watch also records when each pod was
+bound (``spec.nodeName``), when the kubelet first wrote its status (``status.hostIP``), and
+when it got a pod IP, which splits the latency into scheduling and kubelet time.
 
-At the end the server gets SIGTERM (its kubelet runs with ``--kill-pods-on-exit``) and the
-host is cleaned with tests/nodehost.py's helpers; the script then checks that no shim,
-bridge, netns, nat rule with the bench network name or route it added is left.
+At the end the server gets SIGTERM (its kubelet runs with ``--kill-pods-on-exit``), shims
+and mounts are cleaned with tests/nodehost.py's helper and the namespace is deleted; the
+script then checks that no shim or network namespace of the run is left.
 
-Run as root: ``.venv/bin/python bench/pod_startup_bench.py [--pods 30]``.
+Run as root: ``.venv/bin/python bench/pod_startup_bench.py [--pods 30] [--runs 2]``.
 This is a benchmark, not a test: nothing here asserts a timing.
 """
 
@@ -24,8 +28,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import subprocess
@@ -36,17 +42,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from nodehost import cleanup_host, remove_added_routes, routes_present
-from serverproc import free_port
+from nodehost import cleanup_runtime
 
 from pyk8s.client import Client, load_kubeconfig
 from pyk8s.client.errors import ApiError, ClientError
 from pyk8s.kubelet.ownruntime import containerd_options
 
 NODE = "bench-node"
-BRIDGE = "pyk8sbench"
-NETWORK = "pyk8s-bench"
-CLUSTER_CIDR = "10.244.248.0/22"
+NODE_ADDRESS = "192.168.252.10"
+API_PORT = 6443
+KUBELET_PORT = 10250
+CLUSTER_CIDR = "10.244.0.0/16"
 NAMESPACE = "default"
 
 
@@ -61,7 +67,7 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def netns() -> set[str]:
+def netns_names() -> set[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
@@ -77,6 +83,28 @@ def is_ready(pod: dict) -> bool:
     status = pod.get("status") or {}
     conds = {c["type"]: c["status"] for c in status.get("conditions") or ()}
     return status.get("phase") == "Running" and conds.get("Ready") == "True"
+
+
+COMPONENTS = ("apiserver", "controller-manager", "scheduler", "kubelet", "containerd")
+
+
+def cpu_seconds(workdir: str) -> dict[str, float]:
+    """CPU time (own and reaped children's: CNI plugins, iptables) of the run's processes.
+    The shims (and the runc runs they reap) are not counted: containerd daemonizes them."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(COMPONENTS, 0.0)
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if workdir not in argv:
+            continue
+        name = next((c for c in COMPONENTS if c in argv.split(" --")[0]), None)
+        if name:
+            used[name] += sum(int(f) for f in fields[11:15]) / ticks
+    return used
 
 
 def pct(values: list[float], q: float) -> float:
@@ -96,7 +124,7 @@ async def wait_for(check, timeout: float, what: str, interval: float = 0.25):
         await asyncio.sleep(interval)
 
 
-async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen) -> dict:
+async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen, workdir: str) -> dict:
     cfg = load_kubeconfig(kubeconfig, component="pod-startup-bench")
     async with Client(cfg, connection_limit=n_pods + 8) as client:
         nodes, pods = client.api("v1", "Node"), client.api("v1", "Pod")
@@ -158,6 +186,7 @@ async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen) -> dict
             sent[body["metadata"]["name"]] = time.monotonic()
             await pods.create(body, namespace=NAMESPACE)
 
+        cpu_before = cpu_seconds(workdir)
         start = time.monotonic()
         await asyncio.gather(*(create(i) for i in range(n_pods)))
         create_secs = time.monotonic() - start
@@ -165,17 +194,17 @@ async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen) -> dict
             await asyncio.wait_for(asyncio.shield(done.wait()), timeout=300)
         finally:
             watcher.cancel()
+        cpu_after = cpu_seconds(workdir)
         lat = {name: seen[name]["ready"] - t for name, t in sent.items()}
         phase = {key: [seen[n][key] - sent[n] for n in sent if key in seen[n]]
                  for key in ("bound", "kubelet", "ip", "running")}
         return {"node_ready_s": node_secs, "pod_cidr": node["spec"].get("podCIDR"),
                 "create_s": create_secs, "latencies": list(lat.values()), "phases": phase,
-                "all_ready_s": max(m["ready"] for m in seen.values()) - start}
+                "all_ready_s": max(m["ready"] for m in seen.values()) - start,
+                "cpu_s": {c: cpu_after[c] - cpu_before[c] for c in COMPONENTS}}
 
 
-def check_host(routes_before: dict[str, bool], netns_before: set[str], socket: str) -> list[str]:
-    """What the run left on the host (empty: nothing)."""
-    left = []
+def shims_of(socket: str) -> list[str]:
     shims = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -184,64 +213,81 @@ def check_host(routes_before: dict[str, bool], netns_before: set[str], socket: s
             continue
         if argv and b"containerd-shim" in argv[0] and socket.encode() in argv:
             shims.append(entry)
-    if shims:
-        left.append(f"containerd shims {shims}")
-    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True,
-                      check=False).returncode == 0:
-        left.append(f"bridge {BRIDGE}")
-    if extra := netns() - netns_before:
-        left.append(f"netns {sorted(extra)}")
-    nat = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
-    if rules := [line for line in nat.splitlines() if NETWORK in line]:
-        left.append(f"iptables rules {rules}")
-    after = routes_present()
-    if added := [cidr for cidr, had in routes_before.items() if after[cidr] and not had]:
-        left.append(f"routes {added}")
-    return left
+    return shims
+
+
+def make_netns(name: str) -> None:
+    """The run's network namespace: loopback, and node0 (its peer stays down, so whatever
+    the default route sends there is dropped) carrying the node's address."""
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+    ip("netns", "add", name)
+    ip("-n", name, "link", "set", "lo", "up")
+    ip("-n", name, "link", "add", "node0", "type", "veth", "peer", "name", "node0p")
+    ip("-n", name, "addr", "add", f"{NODE_ADDRESS}/24", "dev", "node0")
+    ip("-n", name, "link", "set", "node0", "up")
+    ip("-n", name, "route", "add", "default", "dev", "node0")
+
+
+def inside(args) -> None:
+    """The half that runs in the namespace: the server, then the measurement."""
+    data_dir, log_path = args.workdir / "data", args.workdir / "server.log"
+    argv = [sys.executable, "-m", "pyk8s", "server", "--data-dir", str(data_dir),
+            "--secure-port", str(API_PORT), "--advertise-address", NODE_ADDRESS,
+            "--node-name", NODE, "--disable", "kube-proxy",
+            "--kubelet-arg=--kill-pods-on-exit", f"--kubelet-arg=--port={KUBELET_PORT}",
+            f"--kubelet-arg=--cluster-cidr={CLUSTER_CIDR}",
+            f"--kube-controller-manager-arg=--cluster-cidr={CLUSTER_CIDR}"]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    result: dict = {}
+    try:
+        deadline = time.monotonic() + 120
+        while not (data_dir / "admin.conf").exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("no admin.conf:\n" + log_path.read_text()[-3000:])
+            time.sleep(0.2)
+        result = asyncio.run(measure(data_dir / "admin.conf", args.pods, proc,
+                                     str(args.workdir)))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        t_stop = time.monotonic()
+        try:
+            proc.wait(90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        result["stop_s"] = time.monotonic() - t_stop
+        result["exit_code"] = proc.returncode
+        (args.workdir / "result.json").write_text(json.dumps(result))
 
 
 def run_once(n_pods: int, keep_log: Path | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="pyk8s-startup-") as tmp:
-        data_dir, log_path = Path(tmp) / "data", Path(tmp) / "server.log"
-        routes_before, netns_before = routes_present(), netns()
-        argv = [sys.executable, "-m", "pyk8s", "server", "--data-dir", str(data_dir),
-                "--secure-port", str(free_port()), "--node-name", NODE,
-                "--disable", "kube-proxy", "--kubelet-arg=--kill-pods-on-exit",
-                f"--kubelet-arg=--port={free_port()}",
-                f"--kubelet-arg=--cni-bridge-name={BRIDGE}",
-                f"--kubelet-arg=--cni-network-name={NETWORK}",
-                f"--kube-controller-manager-arg=--cluster-cidr={CLUSTER_CIDR}"]
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-        root = data_dir / "kubelet"
+        work = Path(tmp)
+        netns = f"pyk8s-bench-{secrets.token_hex(3)}"
+        root = work / "data" / "kubelet"
         socket = str(containerd_options(root).socket)
+        make_netns(netns)
         try:
-            deadline = time.monotonic() + 120
-            while not (data_dir / "admin.conf").exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("no admin.conf:\n" + log_path.read_text()[-3000:])
-                time.sleep(0.2)
-            result = asyncio.run(measure(data_dir / "admin.conf", n_pods, proc))
+            subprocess.run(["nsenter", f"--net=/run/netns/{netns}", sys.executable, __file__,
+                            "--inside", str(work), "--pods", str(n_pods)], check=True)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            t_stop = time.monotonic()
-            try:
-                proc.wait(90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            stop_secs = time.monotonic() - t_stop
             if keep_log:
-                shutil.copy(log_path, keep_log)
+                shutil.copy(work / "server.log", keep_log)
                 with open(keep_log, "ab") as out, contextlib.suppress(OSError):
                     out.write(b"\n----- containerd.log -----\n")
                     out.write(containerd_options(root).log_path.read_bytes())
-            cleanup_host(root, socket, BRIDGE, NETWORK)
-            remove_added_routes(routes_before)
-        result["stop_s"] = stop_secs
-        result["exit_code"] = proc.returncode
-        result["left_on_host"] = check_host(routes_before, netns_before, socket)
+            cleanup_runtime(root, socket)
+            subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+        result = json.loads((work / "result.json").read_text())
+        left = []
+        if shims := shims_of(socket):
+            left.append(f"containerd shims {shims}")
+        if netns in netns_names():
+            left.append(f"netns {netns}")
+        result["left_on_host"] = left
         return result
 
 
@@ -252,7 +298,12 @@ def main() -> None:
     parser.add_argument("--keep-log", type=Path, default=None,
                         help="copy the server's log (all components) and containerd's log to "
                              "KEEP_LOG.<run>.log")
+    parser.add_argument("--inside", type=Path, metavar="WORKDIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.inside:
+        args.workdir = args.inside
+        inside(args)
+        return
     if os.geteuid() != 0:
         sys.exit("run as root: the kubelet runs containerd and sets up a bridge")
     print(f"Machine: {machine()}")
@@ -280,6 +331,14 @@ def main() -> None:
                                                       max)) + " s" if v else "-"
                  for v in (*r["phases"].values(), r["latencies"])]
         print(f"| {run} | " + " | ".join(cells) + " |")
+    print()
+    print("CPU seconds used from the first create to the last pod Ready (with reaped children: "
+          "CNI plugins under containerd; not the shims and their runc runs):")
+    print()
+    print("| run | " + " | ".join(COMPONENTS) + " |")
+    print("|---:|" + "---:|" * len(COMPONENTS))
+    for run, r in enumerate(results, 1):
+        print(f"| {run} | " + " | ".join(f"{r['cpu_s'][c]:.2f}" for c in COMPONENTS) + " |")
     print()
     for run, r in enumerate(results, 1):
         print(f"run {run}: server stopped {r['stop_s']:.1f} s after SIGTERM (exit "

@@ -61,17 +61,24 @@ class RuntimeOptions:
     cluster_domain: str = "cluster.local"
 
 
-async def runtime_pods(runtime: Runtime) -> dict[str, RuntimePod]:
-    """Everything the runtime runs for pods, by pod uid (newest sandbox/container first)."""
+async def runtime_pods(runtime: Runtime, uid: str | None = None, *,
+                       brief: bool = False) -> dict[str, RuntimePod]:
+    """Everything the runtime runs for pods (or for the pod ``uid``: CRI's label filter
+    keeps one pod's sync from asking the status of every sandbox and container on the
+    node), by pod uid, newest sandbox/container first; ``brief`` as the runtime's lists."""
+    labels = {POD_UID: uid} if uid else None
     pods: dict[str, RuntimePod] = {}
-    for sandbox in await runtime.list_pod_sandboxes():
-        uid = sandbox.labels.get(POD_UID)
-        if uid:
-            pods.setdefault(uid, RuntimePod()).sandboxes.append(sandbox)
-    for container in await runtime.list_containers():
-        uid = container.labels.get(POD_UID)
-        if uid:
-            pods.setdefault(uid, RuntimePod()).containers.append(container)
+    sandboxes, containers = await asyncio.gather(
+        runtime.list_pod_sandboxes(labels, brief=brief),
+        runtime.list_containers(labels=labels, brief=brief))
+    for sandbox in sandboxes:
+        owner = sandbox.labels.get(POD_UID)
+        if owner:
+            pods.setdefault(owner, RuntimePod()).sandboxes.append(sandbox)
+    for container in containers:
+        owner = container.labels.get(POD_UID)
+        if owner:
+            pods.setdefault(owner, RuntimePod()).containers.append(container)
     for rp in pods.values():
         rp.sandboxes.sort(key=lambda s: s.created_at, reverse=True)
         rp.containers.sort(key=lambda c: c.created_at, reverse=True)
@@ -93,7 +100,7 @@ class PodRuntime:
         self.images = ImageManager(self.secrets, runtime, recorder, backoff)
 
     async def pod(self, uid: str) -> RuntimePod:
-        return (await runtime_pods(self.runtime)).get(uid) or RuntimePod()
+        return (await runtime_pods(self.runtime, uid)).get(uid) or RuntimePod()
 
     async def apply(self, pod: dict, rp: RuntimePod, actions: PodActions,
                     volume_paths: dict[str, str]) -> dict[str, tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""This node's pod network when the kubelet runs its own containerd: CNI config and routes.
+"""This node's pod network when the kubelet runs its own containerd: CNI config, masquerade
+and routes.
 
 Only the Node's ``spec.podCIDR(s)`` (set by the controller manager's node IPAM, or by the
 kubelet's ``--pod-cidr`` at registration) says which addresses this node's pods get, so the
@@ -7,6 +8,10 @@ the watched Node has one, and again if it changes. Until then containerd reports
 ``NetworkReady=false`` over CRI, the Node is not Ready and pods wait (``NetworkNotReady``),
 as upstream with a CNI plugin that has no config yet. Once containerd has picked the config
 up, the node status is recomputed at once rather than at its next period.
+
+Pod traffic leaving the podCIDR (but not multicast) is masqueraded by one nat POSTROUTING
+rule per podCIDR, added with the config (as kubenet's single rule, rather than CNI bridge's
+``ipMasq`` chain per pod), its comment naming the CNI network so cleanup can find it.
 
 Before that, ``unreachable`` routes for the service and cluster CIDRs are added in this
 network namespace when no route for exactly that prefix exists: a packet for a ClusterIP no
@@ -69,6 +74,32 @@ async def ensure_unreachable_routes(cidrs: tuple[str, ...]) -> list[str]:
     return added
 
 
+async def _iptables(cidr: str, *args: str) -> tuple[int, str]:
+    tool = "ip6tables" if ":" in cidr else "iptables"
+    proc = await asyncio.create_subprocess_exec(tool, "-w", *args,
+                                                stdin=asyncio.subprocess.DEVNULL,
+                                                stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    return proc.returncode, out.decode(errors="replace").strip()
+
+
+async def ensure_masquerade(cidrs: list[str], network: str) -> None:
+    """The nat rule masquerading what each pod CIDR sends elsewhere (kept once there)."""
+    for cidr in cidrs:
+        rule = ["POSTROUTING", "-s", cidr, "!", "-d", cidr, "-m", "addrtype", "!",
+                "--dst-type", "MULTICAST", "-m", "comment", "--comment",
+                f'name: "{network}" masquerade traffic leaving the pod CIDR',
+                "-j", "MASQUERADE"]
+        code, _ = await _iptables(cidr, "-t", "nat", "-C", *rule)
+        if code == 0:
+            continue
+        code, out = await _iptables(cidr, "-t", "nat", "-A", *rule)
+        if code != 0:
+            raise OSError(f"adding the masquerade rule for {cidr} failed: {out}")
+        log.info("added masquerade rule for pod CIDR %s", cidr)
+
+
 class PodNetwork:
     """Writes the conflist for the Node's podCIDRs; ``on_ready`` once containerd has it."""
 
@@ -104,6 +135,7 @@ class PodNetwork:
                               bridge=self.opts.bridge, network=self.opts.network):
                 log.info("wrote the CNI config for pod CIDRs %s (bridge %s)",
                          ",".join(self.cidrs), self.opts.bridge)
+            await ensure_masquerade(self.cidrs, self.opts.network)
             await self._until_runtime_network_ready(stop)
             self.on_ready()
 

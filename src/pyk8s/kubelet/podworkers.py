@@ -153,7 +153,7 @@ class PodWorkers:
             await self.probes.close()
 
     async def relist(self) -> None:
-        pods = await runtime_pods(self.runtime)
+        pods = await runtime_pods(self.runtime, brief=True)
         for uid, rp in pods.items():
             fingerprint = _fingerprint(rp)
             if self._seen.get(uid) != fingerprint:

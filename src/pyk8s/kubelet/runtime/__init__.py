@@ -188,7 +188,10 @@ class Runtime(Protocol):
 
     async def pod_sandbox_status(self, sandbox_id: str) -> PodSandboxStatus: ...
 
-    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]: ...
+    async def list_pod_sandboxes(self, labels: dict[str, str] | None = None, *,
+                                 brief: bool = False) -> list[PodSandboxStatus]:
+        """Every sandbox, or those carrying all of ``labels``; ``brief``: a runtime may
+        leave out what needs a status call per item (IPs)."""
 
     async def create_container(self, sandbox_id: str, config: ContainerConfig,
                                sandbox: PodSandboxConfig) -> str: ...
@@ -199,7 +202,12 @@ class Runtime(Protocol):
 
     async def remove_container(self, container_id: str) -> None: ...
 
-    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]: ...
+    async def list_containers(self, sandbox_id: str | None = None,
+                              labels: dict[str, str] | None = None, *,
+                              brief: bool = False) -> list[ContainerStatus]:
+        """Every container, or those of ``sandbox_id`` / carrying all of ``labels``;
+        ``brief``: a runtime may leave out what needs a status call per item (exit codes,
+        start and finish times, reasons)."""
 
     async def container_status(self, container_id: str) -> ContainerStatus: ...
 

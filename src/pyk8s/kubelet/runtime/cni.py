@@ -2,9 +2,12 @@
 
 The kubelet owns this file (as kubenet did upstream) because only it knows the podCIDR the
 node IPAM controller assigned to its Node; containerd's CRI plugin watches the conf dir and
-runs the plugins for every sandbox. The chain is ``bridge`` (a gateway on the node, masquerade
-for traffic leaving the pod CIDR, hairpin so a pod reaches itself through a Service) with
-``host-local`` IPAM, then ``portmap`` for hostPorts. The loopback interface is not in the
+runs the plugins for every sandbox. The chain is ``bridge`` (a gateway on the node, hairpin so
+a pod reaches itself through a Service) with ``host-local`` IPAM, then ``portmap`` for
+hostPorts. Traffic leaving the pod CIDR is masqueraded by one rule per podCIDR that the
+kubelet adds (:mod:`..podnetwork`), not by the bridge's ``ipMasq``: that makes a chain and
+three rules per pod, some nine iptables runs behind one lock per sandbox, which was most of
+RunPodSandbox's time when 30 pods start at once. The loopback interface is not in the
 chain: containerd brings ``lo`` up itself with the ``loopback`` binary from the same bin dir
 (a chained ``loopback`` plugin would act on ``eth0``). host-local keeps its allocations under
 the kubelet root so several nodes on one machine never hand out the same address twice.
@@ -41,7 +44,7 @@ def conflist(pod_cidrs: str | list[str], *, data_dir: str, bridge: str = DEFAULT
                 "type": "bridge",
                 "bridge": bridge,
                 "isGateway": True,
-                "ipMasq": True,
+                "ipMasq": False,
                 "hairpinMode": True,
                 "ipam": {
                     "type": "host-local",

@@ -19,7 +19,9 @@ goes through CRI's Attach and containerd's streaming server (``criattach.py``).
 
 Listing: CRI's List calls return summaries without exit codes or IPs, so ``list_containers``
 and ``list_pod_sandboxes`` fetch each item's status (concurrently) and skip items removed in
-between: the kubelet gets the same full records as from the single-item calls.
+between: the kubelet gets the same full records as from the single-item calls. ``brief``
+returns the summaries alone, one call each, which is all the PLEG's relist needs (ids,
+states, labels) every second.
 """
 
 from __future__ import annotations
@@ -150,9 +152,14 @@ class CRIRuntime:
                                 pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id))
         return crimap.sandbox_status(resp.status)
 
-    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
+    async def list_pod_sandboxes(self, labels: dict[str, str] | None = None, *,
+                                 brief: bool = False) -> list[PodSandboxStatus]:
         rt, _ = self._stubs()
-        resp = await self._call("ListPodSandbox", rt.ListPodSandbox, pb.ListPodSandboxRequest())
+        flt = pb.PodSandboxFilter(label_selector=labels) if labels else None
+        resp = await self._call("ListPodSandbox", rt.ListPodSandbox,
+                                pb.ListPodSandboxRequest(filter=flt))
+        if brief:
+            return [crimap.sandbox_summary(s) for s in resp.items]
         found = await asyncio.gather(*(self._sandbox_or_none(s.id) for s in resp.items))
         return [s for s in found if s is not None]
 
@@ -189,11 +196,16 @@ class CRIRuntime:
         await self._call("RemoveContainer", rt.RemoveContainer,
                          pb.RemoveContainerRequest(container_id=container_id))
 
-    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
+    async def list_containers(self, sandbox_id: str | None = None,
+                              labels: dict[str, str] | None = None, *,
+                              brief: bool = False) -> list[ContainerStatus]:
         rt, _ = self._stubs()
-        flt = pb.ContainerFilter(pod_sandbox_id=sandbox_id) if sandbox_id else None
+        flt = pb.ContainerFilter(pod_sandbox_id=sandbox_id or "", label_selector=labels or {}) \
+            if sandbox_id or labels else None
         resp = await self._call("ListContainers", rt.ListContainers,
                                 pb.ListContainersRequest(filter=flt))
+        if brief:
+            return [crimap.container_summary(c) for c in resp.containers]
         found = await asyncio.gather(*(self._container_or_none(c.id, c.pod_sandbox_id)
                                        for c in resp.containers))
         return [c for c in found if c is not None]

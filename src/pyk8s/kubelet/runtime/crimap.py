@@ -131,6 +131,22 @@ def sandbox_status(s: pb.PodSandboxStatus) -> PodSandboxStatus:
     )
 
 
+def sandbox_summary(s: pb.PodSandbox) -> PodSandboxStatus:
+    """A ListPodSandbox item: no network status."""
+    return PodSandboxStatus(id=s.id, state=pb.PodSandboxState.Name(s.state),
+                            created_at=s.created_at, labels=dict(s.labels),
+                            annotations=dict(s.annotations))
+
+
+def container_summary(c: pb.Container) -> ContainerStatus:
+    """A ListContainers item: no times past creation, exit code, reason or log path."""
+    return ContainerStatus(id=c.id, name=c.metadata.name, state=pb.ContainerState.Name(c.state),
+                           attempt=c.metadata.attempt, image=c.image.image,
+                           image_ref=c.image_ref, created_at=c.created_at,
+                           labels=dict(c.labels), annotations=dict(c.annotations),
+                           sandbox_id=c.pod_sandbox_id)
+
+
 def container_status(s: pb.ContainerStatus, sandbox_id: str = "") -> ContainerStatus:
     return ContainerStatus(
         id=s.id,

@@ -57,6 +57,10 @@ DEFAULT_IMAGES = (PAUSE_IMAGE, "docker.io/library/busybox:latest", "docker.io/li
 ExecHandler = Callable[[ContainerStatus, list[str]], ExecResult]
 
 
+def _labelled(have: dict[str, str], wanted: dict[str, str] | None) -> bool:
+    return not wanted or all(have.get(k) == v for k, v in wanted.items())
+
+
 def image_id(ref: str) -> str:
     """A stable fake content id for an image name."""
     return "sha256:" + hashlib.sha256(normalize_image(ref).encode()).hexdigest()
@@ -336,9 +340,11 @@ class FakeRuntime:
         self._enter("pod_sandbox_status", sandbox_id)
         return copy.deepcopy(self._sandbox(sandbox_id).status)
 
-    async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
+    async def list_pod_sandboxes(self, labels: dict[str, str] | None = None, *,
+                                 brief: bool = False) -> list[PodSandboxStatus]:
         self._enter("list_pod_sandboxes")
-        return [copy.deepcopy(sb.status) for sb in self.sandboxes.values()]
+        return [copy.deepcopy(sb.status) for sb in self.sandboxes.values()
+                if _labelled(sb.status.labels, labels)]
 
     async def create_container(self, sandbox_id: str, config: ContainerConfig,
                                sandbox: PodSandboxConfig) -> str:
@@ -402,10 +408,13 @@ class FakeRuntime:
                                 "Unknown")
         del self.containers[container_id]
 
-    async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]:
+    async def list_containers(self, sandbox_id: str | None = None,
+                              labels: dict[str, str] | None = None, *,
+                              brief: bool = False) -> list[ContainerStatus]:
         self._enter("list_containers", sandbox_id)
         return [copy.deepcopy(c.status) for c in self.containers.values()
-                if sandbox_id is None or c.status.sandbox_id == sandbox_id]
+                if (sandbox_id is None or c.status.sandbox_id == sandbox_id)
+                and _labelled(c.status.labels, labels)]
 
     async def container_status(self, container_id: str) -> ContainerStatus:
         self._enter("container_status", container_id)

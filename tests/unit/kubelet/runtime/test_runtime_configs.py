@@ -64,7 +64,7 @@ def test_conflist_bridge_hostlocal_portmap():
     assert conf["cniVersion"] == "1.0.0" and conf["name"] == "pyk8s"
     bridge, portmap = conf["plugins"]
     assert bridge["type"] == "bridge" and bridge["bridge"] == "cni0"
-    assert bridge["isGateway"] and bridge["ipMasq"] and bridge["hairpinMode"]
+    assert bridge["isGateway"] and bridge["hairpinMode"] and not bridge["ipMasq"]
     assert bridge["ipam"] == {
         "type": "host-local",
         "ranges": [[{"subnet": "10.244.1.0/24"}]],
