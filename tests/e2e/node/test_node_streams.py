@@ -151,6 +151,7 @@ def test_logs_exec_and_cp(node, kubectl):
 
 
 PYTHON_CLIENT = """
+import json
 import sys
 from kubernetes import client, config
 from kubernetes.stream import stream
@@ -158,18 +159,38 @@ from kubernetes.stream import stream
 config.load_kube_config(sys.argv[1])
 api = client.CoreV1Api()
 ns, pod = sys.argv[2], sys.argv[3]
+
+
+def read_until(ws, text):
+    got = ""
+    while text not in got and ws.is_open():
+        got += ws.read_stdout(timeout=1)
+    return got
+
+
 out = stream(api.connect_get_namespaced_pod_exec, pod, ns, container="keep",
              command=["cat", "/etc/hostname"], stdin=False, stdout=True, stderr=True,
              tty=False)
 print("exec:" + out.strip())
+out = stream(api.connect_get_namespaced_pod_exec, pod, ns, container="keep",
+             command=["tty"], stdin=False, stdout=True, stderr=False, tty=True)
+print("exec tty:" + ("a pty" if out.startswith("/dev/pts/") else repr(out)))
 ws = stream(api.connect_get_namespaced_pod_attach, pod, ns, container="keep", stdin=True,
             stdout=True, stderr=True, tty=False, _preload_content=False)
-got = ""
 ws.write_stdin("from python\\n")
-while "\\n" not in got and ws.is_open():
-    got += ws.read_stdout(timeout=1)
+print("attach:" + read_until(ws, "\\n").strip())
 ws.close()
-print("attach:" + got.strip())
+ws = stream(api.connect_get_namespaced_pod_attach, pod, ns, container="term", stdin=True,
+            stdout=True, stderr=False, tty=True, _preload_content=False)
+ws.write_stdin("on a terminal\\n")
+print("attach tty:" + read_until(ws, "got on a terminal").splitlines()[-1].strip())
+got = ""
+while "30 100" not in got and ws.is_open():  # the resize and the line race in containerd
+    ws.write_channel(4, json.dumps({"Width": 100, "Height": 30}))
+    ws.write_stdin("size\\n")
+    got += ws.read_stdout(timeout=1)
+print("resized:" + ("30 100" if "30 100" in got else repr(got)))
+ws.close()
 """
 
 
@@ -183,12 +204,14 @@ def _attach(kubectl, *args: str) -> subprocess.Popen:
 
 def test_attach_and_port_forward(node, kubectl, ns):
     loop = 'while read line; do echo "got $line"; done; echo "stdin closed"'
+    sizes = 'while read line; do [ "$line" = size ] && stty size || echo "got $line"; done'
     _apply(kubectl,
            _pod("reader", _sh("once", loop, stdin=True, stdinOnce=True),
-                _sh("keep", loop, stdin=True), restartPolicy="Never"),
+                _sh("keep", loop, stdin=True), _sh("term", sizes, stdin=True, tty=True),
+                restartPolicy="Never"),
            _pod("web", _sh("httpd", "mkdir -p /www && echo forwarded > /www/index.html && "
                                     "exec httpd -f -p 8080 -h /www")))
-    _running(kubectl, "reader", 2)
+    _running(kubectl, "reader", 3)
 
     # kubectl attach -i (v5): lines reach the process, and kubectl's EOF is its EOF
     attach = _attach(kubectl, "-i", "reader", "-c", "once")
@@ -214,7 +237,9 @@ def test_attach_and_port_forward(node, kubectl, ns):
     # the official Python client (v4): exec, and attach with stdin
     script = node.run(sys.executable, "-c", PYTHON_CLIENT,
                       str(kubectl.kubeconfig), ns, "reader", timeout=60)
-    assert script.stdout.splitlines() == ["exec:reader", "attach:got from python"], script
+    assert script.stdout.splitlines() == [
+        "exec:reader", "exec tty:a pty", "attach:got from python",
+        "attach tty:got on a terminal", "resized:30 100"], script
 
     # kubectl attach without -i follows what the container prints from now on
     with kubectl.popen("attach", "reader", "-c", "keep") as follow:

@@ -6,7 +6,8 @@ process, so the kubelet needs no streams the runtime holds: it runs
 ``ctr -n k8s.io tasks exec`` against the same containerd socket: same process, same
 namespaces, same exit status, with plain pipes for stdin/stdout/stderr (stdin's EOF is a
 closed pipe), or a pseudo-terminal when the client asked for a TTY (window size changes
-are applied to the pty, which ctr forwards to the process). Attach, which must reach the
+are applied to the pty, which ctr forwards to the process; ctr's own diagnostics go to
+the log, not into the terminal's output). Attach, which must reach the
 container's own process, goes through the streaming server instead (``criattach.py``).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 import pty
 import shutil
@@ -22,6 +24,8 @@ import termios
 import uuid
 
 from . import RuntimeError_
+
+log = logging.getLogger(__name__)
 
 READ_CHUNK = 32 * 1024
 
@@ -36,14 +40,17 @@ def ctr_binary() -> str:
 class CtrExecSession:
     """One ``ctr tasks exec`` process, driven through the ExecSession protocol."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, master: int | None) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, master: int | None, *,
+                 stdin: bool) -> None:
         self.proc = proc
         self.master = master
+        self.stdin = stdin
         self._output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
         self._readers = []
         self._done = False
         if master is not None:
             self._readers.append(asyncio.create_task(self._pump_pty()))
+            self._readers.append(asyncio.create_task(self._log_ctr_errors(proc.stderr)))
         else:
             self._readers.append(asyncio.create_task(self._pump(proc.stdout, 1)))
             self._readers.append(asyncio.create_task(self._pump(proc.stderr, 2)))
@@ -52,6 +59,10 @@ class CtrExecSession:
     async def _pump(self, stream: asyncio.StreamReader, channel: int) -> None:
         while chunk := await stream.read(READ_CHUNK):
             self._output.put_nowait((channel, chunk))
+
+    async def _log_ctr_errors(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            log.debug("ctr tasks exec: %s", line.decode(errors="replace").rstrip())
 
     async def _pump_pty(self) -> None:
         loop = asyncio.get_running_loop()
@@ -77,7 +88,8 @@ class CtrExecSession:
 
     async def close_stdin(self) -> None:
         if self.master is not None:
-            await self.write_stdin(b"\x04")  # end of input on a terminal
+            if self.stdin:  # end of input on a terminal (one nobody types on needs none)
+                await self.write_stdin(b"\x04")
         elif self.proc.stdin is not None and not self.proc.stdin.is_closing():
             self.proc.stdin.close()
 
@@ -118,11 +130,12 @@ async def start(address: str, container_id: str, cmd: list[str], *, stdin: bool,
         master, slave = pty.openpty()
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+                *argv, stdin=slave, stdout=slave, stderr=asyncio.subprocess.PIPE,
+                start_new_session=True)
         finally:
             os.close(slave)
-        return CtrExecSession(proc, master)
+        return CtrExecSession(proc, master, stdin=stdin)
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    return CtrExecSession(proc, None)
+    return CtrExecSession(proc, None, stdin=stdin)
