@@ -5,17 +5,19 @@ The netns node (``nodekit.py``) runs busybox pods in its own containerd; the rea
 official Python client (``v4.channel.k8s.io``) reach them through the API server and
 the kubelet:
 
-* ``kubectl logs`` of a two-container pod: the default container, ``-c``, ``--tail``,
-  ``--timestamps``, ``--since``/``--since-time``, ``-f`` following new lines, and
+* ``kubectl logs`` of a two-container pod: the default container, ``-c``,
+  ``--all-containers --prefix``, ``--tail``, ``--timestamps``, ``--since``/``--since-time``,
+  ``-f`` following new lines (and returning once a container has ended), and
   ``--previous`` after the container restarted (new output is written to the
   container's own stdout from an exec, through ``/proc/1/fd/1``);
 * ``kubectl exec``: the pod's hostname, stdin with ``-i``, stdout and stderr apart,
   exit codes; ``kubectl cp`` both ways;
 * ``kubectl attach``: following a container's output, and ``-i`` to a container created
   with ``stdin: true``: lines reach its process, and with ``stdinOnce`` the end of
-  kubectl's input is the end of the container's stdin;
+  kubectl's input is the end of the container's stdin (also ``kubectl run -i --rm``);
 * ``kubectl port-forward`` to busybox httpd in a pod, fetched from the node;
-* the Python client's ``stream()`` exec and attach with stdin;
+* the Python client's ``stream()``: exec (also on a tty) and attach with stdin, also to
+  a ``tty: true`` container, whose terminal follows a resize;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -88,6 +90,9 @@ def test_logs_exec_and_cp(node, kubectl):
     assert default.stdout == "one\ntwo\nthree\n", default
     assert 'Defaulted container "main" out of: main, side' in default.stderr, default
     assert kubectl("logs", "pod/talker", "-c", "side").stdout == "side up\n"
+    assert kubectl("logs", "talker", "--all-containers", "--prefix").stdout == (
+        "[pod/talker/main] one\n[pod/talker/main] two\n[pod/talker/main] three\n"
+        "[pod/talker/side] side up\n")
     assert kubectl("logs", "talker", "-c", "main", "--tail=1").stdout == "three\n"
     assert kubectl("logs", "talker", "-c", "main", "--tail=0").stdout == ""
     assert kubectl("logs", "talker", "-c", "main", "--since=1h").stdout == "one\ntwo\nthree\n"
@@ -231,8 +236,15 @@ def test_attach_and_port_forward(node, kubectl, ns):
         "get", "pod", "reader",
         path="{.status.containerStatuses[?(@.name=='once')].state.terminated.reason}"
     ) == "Completed", 60, "the stdinOnce container done")
-    assert kubectl("logs", "reader", "-c", "once").stdout == \
+    # -f on a container that has ended prints its output and returns
+    assert kubectl("logs", "-f", "reader", "-c", "once").stdout == \
         "got hello\ngot again\nstdin closed\n"
+
+    # kubectl run -i --rm: a stdinOnce pod attached to at once, deleted afterwards
+    ran = kubectl("run", "oneshot", "-i", "--rm", "--restart=Never", "--image=busybox", "--",
+                  "sh", "-c", 'read first; echo "read $first"', input="typed\n", timeout=90)
+    assert ran.stdout.splitlines() == ["read typed", 'pod "oneshot" deleted'], ran
+    assert kubectl.fails("get", "pod", "oneshot").stderr.endswith('"oneshot" not found\n')
 
     # the official Python client (v4): exec, and attach with stdin
     script = node.run(sys.executable, "-c", PYTHON_CLIENT,
