@@ -11,11 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from etcdproc import EtcdProcess, EtcdTLS
 from kubectl_cli import Kubectl
-from pyk8s import pki
 from serverproc import ServerProcess, free_port
+
+from pyk8s import pki
 
 pytestmark = [
     pytest.mark.e2e,

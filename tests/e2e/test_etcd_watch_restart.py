@@ -17,7 +17,8 @@ import threading
 
 import pytest
 from etcdproc import EtcdProcess
-from kubernetes import client as k8s, config, watch
+from kubernetes import client as k8s
+from kubernetes import config, watch
 from multiapi import Client, start_server
 
 pytestmark = [
