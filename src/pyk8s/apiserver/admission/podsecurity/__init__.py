@@ -117,7 +117,7 @@ class PodSecurity(AdmissionPlugin):
                            template.get("spec") or {})
 
     async def _policies(self, ctx: "ServerContext", namespace: str | None) -> dict | None:
-        ns = await lookup.get(ctx, "", "namespaces", None, namespace or "", live=True)
+        ns = await lookup.get(ctx, "", "namespaces", None, namespace or "")
         if ns is None:
             return None
         return parse_labels((ns.get("metadata") or {}).get("labels") or {})[0]
