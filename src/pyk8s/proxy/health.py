@@ -33,6 +33,7 @@ from .metrics import ProxyMetrics
 log = logging.getLogger("pyk8s.kube-proxy.health")
 
 TO_BE_DELETED_TAINT = "ToBeDeletedByClusterAutoscaler"
+GO_ZERO_TIME = "0001-01-01 00:00:00 +0000 UTC"  # never synced
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -81,8 +82,9 @@ class ProxyHealth:
     def report(self, *, with_node: bool) -> tuple[int, dict]:
         now = self.clock()
         ok = self.healthy() and (self.node_eligible or not with_node)
-        last = now if ok else (self.last_updated or 0.0)
-        body: dict = {"lastUpdated": go_time(last), "currentTime": go_time(now)}
+        last = now if ok else self.last_updated
+        body: dict = {"lastUpdated": GO_ZERO_TIME if last is None else go_time(last),
+                      "currentTime": go_time(now)}
         if with_node:
             body["nodeEligible"] = self.node_eligible
         return (200 if ok else 503), body

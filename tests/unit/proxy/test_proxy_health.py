@@ -32,13 +32,19 @@ def test_health_goes_stale_only_when_a_queued_change_waits_too_long():
     clock.now += 2
     status, body = health.report(with_node=True)
     assert status == 503
-    assert body == {"lastUpdated": go_time(0.0), "currentTime": go_time(clock.now),
+    assert body == {"lastUpdated": "0001-01-01 00:00:00 +0000 UTC",
+                    "currentTime": go_time(clock.now),
                     "nodeEligible": True}
     health.updated()
     status, body = health.report(with_node=True)
     assert status == 200 and body["lastUpdated"] == body["currentTime"]
+    synced = clock.now
     clock.now += 3600  # nothing queued: an idle proxier stays healthy
     assert health.report(with_node=False)[0] == 200
+    health.queued_update()
+    clock.now += 61
+    status, body = health.report(with_node=False)
+    assert (status, body["lastUpdated"]) == (503, go_time(synced))
 
 
 @pytest.mark.parametrize("node", [
