@@ -15,12 +15,15 @@ which is idempotent across restarts.
 With the nft backend (iptables 1.8.x), ``--noflush`` restores of thousands of chains are
 quadratic in userspace: iptables-nft-restore records every chain a command names in a
 sorted linked list, to fetch only those chains from the kernel, and inserting each name
-walks that list. A command that names no chain makes it fetch the whole table instead
-and stop keeping the list, so a large input starts each table with ``-S`` (list the
-table's rules: read-only; its output is discarded). That turns the first restore of
-5,000 services from minutes into about a second. Fetching the whole table costs time
-of its own (about as long as an ``iptables-save``), so small inputs, such as most
-partial syncs, go without it.
+walks that list from its start. A command that names no chain makes it fetch the whole
+table instead and stop keeping the list, so an input declaring many chains starts each
+table with ``-S`` (list the table's rules: read-only; its output is discarded). That
+turns the first restore of 5,000 services from minutes into about a second. Fetching the
+whole table costs time of its own (about as long as an ``iptables-save``), so inputs
+declaring few chains, such as partial syncs, go without it; for those, ``rules`` orders
+the many jumps of KUBE-SERVICES and KUBE-NODEPORTS by target, descending, so that each
+new name is inserted at the head of the list (a partial sync of 5,000 services: 1.0 s
+with ``-S``, 0.36 s this way).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from .rules import JUMPS
 log = logging.getLogger("pyk8s.kube-proxy.iptables")
 
 WAIT = ("-w", "5")
-#: Restore inputs of more lines than this list the tables first (see above).
-LIST_FIRST_LINES = 5000
+#: Restore inputs declaring more chains than this list the tables first (see above).
+LIST_FIRST_CHAINS = 1000
 #: sysctls kube-proxy sets (in the namespace it runs in).
 SYSCTLS = (("net.ipv4.ip_forward", "1"),
            ("net.ipv4.conf.all.route_localnet", "1"),
@@ -76,7 +79,7 @@ class Iptables:
 
     async def restore(self, text: str) -> None:
         """Load ``text`` with ``--noflush`` (tables and chains not named are untouched)."""
-        if text.count("\n") > LIST_FIRST_LINES and await self.nft_backend():
+        if text.count("\n:") > LIST_FIRST_CHAINS and await self.nft_backend():
             text = re.sub(r"^(\*\w+)$", r"\1\n-S", text, flags=re.MULTILINE)
         await self._run("iptables-restore", *WAIT, "--noflush", stdin=text.encode(),
                         keep_stdout=False)

@@ -24,6 +24,8 @@ Speed (5,000 services must not take seconds): each service port's rules are buil
 port, endpoints) to its block, so a resync only rebuilds the services that changed and
 joins the rest. Chain names are base32 of 80 hash bits through a 1,024-entry table of
 character pairs (the stdlib's b32encode is pure Python and was a third of the time).
+The jumps of KUBE-SERVICES and KUBE-NODEPORTS are ordered by target, descending, for
+iptables-nft-restore's sake (see ``iptables``).
 """
 
 from __future__ import annotations
@@ -294,6 +296,10 @@ def _external_chain(t: _Block, sp: ServicePort, cfg: ProxyConfig, chain: str,
         t.chain_rules.append(f"-A {chain} -j {policy_chain}")
 
 
+def _jump_target(rule: str) -> str:
+    return rule[rule.rindex(" ") + 1:]
+
+
 def _static_rules(cfg: ProxyConfig) -> tuple[list[str], list[str]]:
     """Rules of the fixed chains that do not depend on Services: (filter, nat)."""
     mark = cfg.mark
@@ -378,6 +384,10 @@ def compute(services: Iterable[dict], slices: Iterable[dict], cfg: ProxyConfig, 
     if cache is not None:
         cache.config, cache.blocks = cfg, blocks
 
+    # Rules of KUBE-SERVICES / KUBE-NODEPORTS match disjoint destinations, so their order
+    # is free (upstream's follows Go's map order); by jump target, descending, keeps
+    # iptables-nft-restore's list of chain names cheap to insert into (see iptables.py).
+    service_rules.sort(key=_jump_target, reverse=True)
     nat_rules = static_nat + service_rules + chain_rules + _nodeports_jumps(cfg)
     stale = sorted(c for c in set(existing_nat_chains) - active
                    if c.startswith(OWNED_PREFIXES))
