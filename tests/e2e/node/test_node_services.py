@@ -7,14 +7,15 @@ all three pods; the NodePort answers on the node's address and on 127.0.0.1 (rou
 A pod whose readiness probe fails leaves the Service's EndpointSlice (ready: false) and
 stops getting traffic, and comes back when the probe passes again. With the Deployment
 scaled to 0 the Service has no endpoints and kube-proxy REJECTs: connections are refused
-at once instead of hanging. kube-proxy's health and metrics servers answer on the node.
+at once instead of hanging. kube-proxy's health and metrics servers answer on the node,
+and its /healthz fails while the autoscaler's deletion taint is on the Node.
 """
 
 from __future__ import annotations
 
 import json
 
-from nodekit import BUSYBOX, NODE_ADDRESS, wait_until
+from nodekit import BUSYBOX, NODE, NODE_ADDRESS, wait_until
 
 REQUESTS = 30  # each pod is missed by all 30 with probability (2/3)**30, about 5e-6
 
@@ -159,6 +160,20 @@ def test_kube_proxy_health_and_metrics(node):
     assert health["nodeEligible"] is True
     livez = node.wget(f"http://{NODE_ADDRESS}:10256/livez")
     assert livez.returncode == 0 and set(json.loads(livez.stdout)) >= {"lastUpdated"}
+
+    # A node the cluster autoscaler is about to delete fails /healthz (load balancers
+    # drain it) but not /livez. PreferNoSchedule keeps other tests' pods schedulable.
+    taint = "ToBeDeletedByClusterAutoscaler=1:PreferNoSchedule"
+    node.kubectl("taint", "node", NODE, taint)
+    try:
+        def ineligible() -> bool:
+            result = node.wget("http://127.0.0.1:10256/healthz")
+            return result.returncode != 0 and "503" in result.stderr
+        wait_until(ineligible, 30, "healthz to answer 503")
+        assert node.wget("http://127.0.0.1:10256/livez").returncode == 0
+    finally:
+        node.kubectl("taint", "node", NODE, f"{taint}-")
+    wait_until(healthy, 30, "healthz to answer 200 again")
 
     metrics = node.wget("http://127.0.0.1:10249/metrics")
     assert metrics.returncode == 0, metrics
