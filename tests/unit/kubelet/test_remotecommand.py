@@ -11,7 +11,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from pyk8s.kubelet import remotecommand as rc
-from pyk8s.kubelet.runtime import ExecResult
+from pyk8s.kubelet.runtime import ExecResult, RuntimeError_
 from pyk8s.kubelet.runtime.fake import FakeExecSession
 
 
@@ -52,8 +52,9 @@ def test_exec_options_rejects(query):
         rc.exec_options(MultiDict(query))
 
 
-async def _exec(session, query, protocol=rc.V5, send=()):
-    """Serve one exec over a loopback WebSocket; the client's received frames."""
+async def _exec(session, query, protocol=rc.V5, send=(), wanted=None):
+    """Serve one exec over a loopback WebSocket; the client's received frames (the
+    client hangs up after ``wanted`` frames, if given)."""
 
     async def handler(request):
         ws = web.WebSocketResponse(protocols=rc.PROTOCOLS)
@@ -73,10 +74,13 @@ async def _exec(session, query, protocol=rc.V5, send=()):
         async with aiohttp.ClientSession() as http, http.ws_connect(
                 f"http://127.0.0.1:{port}/exec", params=query, protocols=(protocol,)) as ws:
             assert ws.protocol == protocol
-            for message in send:
-                await ws.send_bytes(message)
+            for message in send:  # str: a text message, as the Python client sends
+                await (ws.send_str(message) if isinstance(message, str)
+                       else ws.send_bytes(message))
             async for msg in ws:
                 frames.append(rc.parse_frame(msg.data))
+                if len(frames) == wanted:
+                    break
     finally:
         await runner.cleanup()
     return frames
@@ -105,3 +109,28 @@ async def test_serve_exec_stdin_resize_and_close():
     assert frames[1] == (rc.STDOUT, b"abc")
     assert rc.exit_code_of(frames[-1][1]) == 0
     assert session.resizes == [(80, 24)] and session.stdin_closed
+
+
+async def test_serve_exec_takes_text_stdin_on_v4():
+    session = FakeExecSession(None, tty=False)  # cat
+    frames = await _exec(session, [("command", "cat"), ("stdin", "1"), ("stdout", "1")],
+                         protocol=rc.V4, send=("\x00typed\n",), wanted=2)
+    assert frames[1] == (rc.STDOUT, b"typed\n")  # v4 has no close: the client hangs up
+    assert session.closed
+
+
+class FailedAttach(FakeExecSession):
+    """An attach the runtime ended with a failure Status."""
+
+    async def wait_exit(self) -> int:
+        raise RuntimeError_("error attaching to container: container is in "
+                            "CONTAINER_EXITED state")
+
+
+async def test_serve_exec_reports_a_failed_attach():
+    session = FailedAttach(ExecResult(0, b"", b""), tty=False)
+    frames = await _exec(session, [("command", "x"), ("stdout", "1")])
+    channel, status = frames[-1]
+    assert channel == rc.ERROR
+    assert json.loads(status) == rc.error_status(
+        "error attaching to container: container is in CONTAINER_EXITED state")
