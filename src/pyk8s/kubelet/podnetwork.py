@@ -131,11 +131,11 @@ class PodNetwork:
             if stop.is_set():
                 return
             self._changed.clear()
+            await ensure_masquerade(self.cidrs, self.opts.network)  # before any pod can start
             if write_conflist(self.opts.conf_dir, self.cidrs, data_dir=str(self.opts.data_dir),
                               bridge=self.opts.bridge, network=self.opts.network):
                 log.info("wrote the CNI config for pod CIDRs %s (bridge %s)",
                          ",".join(self.cidrs), self.opts.bridge)
-            await ensure_masquerade(self.cidrs, self.opts.network)
             await self._until_runtime_network_ready(stop)
             self.on_ready()
 

@@ -20,9 +20,10 @@ level-triggered, from the latest pod and a fresh look at the runtime:
   pods go ahead, as upstream.
 
 :meth:`PodWorkers.run` is the PLEG: every ``relist_period`` it lists the runtime and
-wakes the worker of any pod whose containers changed state (a container that died is
-noticed within a second), and it removes what runs for pods nobody wants (the startup
-sweep of dangling sandboxes included).
+wakes the worker of any pod whose containers changed state since the worker or the last
+relist saw them (a container that died is noticed within a second; what a sync did itself
+wakes nobody), and it removes what runs for pods nobody wants (the startup sweep of
+dangling sandboxes included).
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ class PodWorkers:
                                       unhealthy=self.probes.unhealthy)
         waiting = await self.rt.apply(pod, rp, actions, paths)
         rp = await self.rt.pod(uid)
+        self._seen[uid] = _fingerprint(rp)  # the PLEG need not wake us for our own changes
         sandbox = rp.ready_sandbox()
         self.probes.sync(pod, running_by_name(rp), sandbox.ip if sandbox else "")
         status = await self._post(pod, rp, waiting, terminal=actions.pod_done)
