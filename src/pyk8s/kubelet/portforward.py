@@ -1,9 +1,10 @@
-"""Port forwarding: TCP connections to a pod's IP, carried over the kubelet's WebSocket.
+"""Port forwarding: TCP connections into a pod, carried over the kubelet's WebSocket.
 
-Upstream's kubelet hands port forwarding to the CRI streaming server, which dials the
-port inside the pod's network namespace. Here the kubelet dials ``podIP:port`` itself
-(the same sockets, seen from the node), which needs no runtime support. A pod without an
-IP cannot be forwarded to; a host-network pod's IP is the node's, which is dialed.
+Upstream's kubelet hands port forwarding to the CRI streaming server, which dials
+``localhost:PORT`` inside the pod's network namespace. Here the runtime makes that same
+dial (:meth:`~pyk8s.kubelet.runtime.Runtime.port_forward`) and the kubelet carries the
+bytes itself, so servers bound to the pod's own loopback are reachable too; a
+host-network pod's namespace is the node's.
 
 Two wire protocols reach ``/portForward/{ns}/{pod}``:
 
@@ -25,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 SPDY_TUNNEL = "SPDY/3.1+portforward.k8s.io"
 V4 = "v4.channel.k8s.io"
 PROTOCOLS = (SPDY_TUNNEL, V4)
-DIAL_TIMEOUT = 10.0
+#: port -> a connection to it in the pod (ConnectionError when nothing answers).
+Dial = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 CHUNK = 32 * 1024
 
 
@@ -57,15 +60,6 @@ def parse_ports(query) -> list[int]:
     return ports
 
 
-async def dial(ip: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A TCP connection to the pod; ConnectionError with upstream-like wording."""
-    try:
-        return await asyncio.wait_for(asyncio.open_connection(ip, port), DIAL_TIMEOUT)
-    except (OSError, TimeoutError) as err:
-        raise ConnectionError(f"failed to connect to {ip}:{port}: {err or 'timeout'}"
-                              ) from None
-
-
 async def _close_writer(writer: asyncio.StreamWriter) -> None:
     writer.close()
     with contextlib.suppress(OSError, ConnectionError):
@@ -75,7 +69,7 @@ async def _close_writer(writer: asyncio.StreamWriter) -> None:
 # --- v4.channel.k8s.io ------------------------------------------------------------------
 
 
-async def serve_channels(ws: web.WebSocketResponse, pod_ip: str, ports: list[int]) -> None:
+async def serve_channels(ws: web.WebSocketResponse, dial: Dial, ports: list[int]) -> None:
     """The v4 protocol on a prepared WebSocket, until the client or every socket ends."""
     lock = asyncio.Lock()
 
@@ -90,7 +84,7 @@ async def serve_channels(ws: web.WebSocketResponse, pod_ip: str, ports: list[int
         await send(2 * index, prefix)
         await send(2 * index + 1, prefix)
         try:
-            reader, writer = await dial(pod_ip, port)
+            reader, writer = await dial(port)
         except ConnectionError as err:
             await send(2 * index + 1, str(err).encode())
             continue
@@ -148,9 +142,9 @@ class _Pair:
 class SpdySession:
     """kubectl's SPDY streams on one WebSocket, each pair forwarded to the pod."""
 
-    def __init__(self, ws: web.WebSocketResponse, pod_ip: str) -> None:
+    def __init__(self, ws: web.WebSocketResponse, dial: Dial) -> None:
         self.ws = ws
-        self.pod_ip = pod_ip
+        self.dial = dial
         self.codec = spdy.HeaderCodec()
         self._lock = asyncio.Lock()
         self._pairs: dict[str, _Pair] = {}
@@ -242,7 +236,7 @@ class SpdySession:
 
     async def _forward(self, pair: _Pair) -> None:
         try:
-            reader, pair.writer = await dial(self.pod_ip, pair.port)
+            reader, pair.writer = await self.dial(pair.port)
         except ConnectionError as err:
             message = f"error forwarding port {pair.port} to pod: {err}"
             await self.send(spdy.data_frame(pair.error_id, message.encode()))
@@ -257,7 +251,7 @@ class SpdySession:
             while data := await reader.read(CHUNK):
                 await self.send(spdy.data_frame(pair.data_id, data))
         except OSError as err:
-            log.debug("port-forward %s:%d: %s", self.pod_ip, pair.port, err)
+            log.debug("port-forward to port %d: %s", pair.port, err)
         finally:
             await _close_writer(pair.writer)
         await self._close_streams(pair)

@@ -15,8 +15,9 @@ to the node's kubelet at the InternalIP and the port the Node publishes
   runtime's attach to the container's own process (stdin when the pod spec has
   ``stdin: true``, output from now on, the terminal when ``tty: true``); on containerd
   through CRI Attach and its streaming server (``runtime/criattach.py``);
-- ``GET /portForward/{ns}/{pod}``: a WebSocket to TCP ports of the pod's IP, in
-  kubectl's SPDY tunnel or the ``v4.channel.k8s.io`` protocol (``portforward.py``).
+- ``GET /portForward/{ns}/{pod}``: a WebSocket to TCP ports on the loopback of the pod's
+  network namespace (dialed by the runtime in the pod's ready sandbox), in kubectl's SPDY
+  tunnel or the ``v4.channel.k8s.io`` protocol (``portforward.py``).
 
 Clients authenticate with a certificate signed by ``--client-ca-file`` (the API server's
 kubelet-client certificate): the user is its CN, the groups its O. Requests are then
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from . import logs, portforward, remotecommand
+from .containers import POD_UID
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger(__name__)
@@ -262,10 +264,13 @@ class KubeletServer:
         uid = request.match_info.get("uid")
         if pod is None or (uid and pod["metadata"].get("uid") != uid):
             return web.Response(status=404, text="pod does not exist")
-        status = pod.get("status") or {}
-        pod_ip = status.get("podIP")
-        if status.get("phase") != "Running" or not pod_ip:
-            return web.Response(status=400, text=f"pod {name} is not running with an IP")
+        sandbox_id = await self._ready_sandbox(pod)
+        if sandbox_id is None:
+            return web.Response(status=400, text=f"pod {name} is not running")
+
+        async def dial(port: int):
+            return await self.runtime.port_forward(sandbox_id, port)
+
         ws = web.WebSocketResponse(protocols=portforward.PROTOCOLS, max_msg_size=0)
         offered = request.headers.get("Sec-WebSocket-Protocol", "")
         if portforward.SPDY_TUNNEL not in offered:
@@ -274,11 +279,22 @@ class KubeletServer:
             except ValueError as err:
                 return web.Response(status=400, text=str(err))
             await ws.prepare(request)
-            await portforward.serve_channels(ws, pod_ip, ports)
+            await portforward.serve_channels(ws, dial, ports)
             return ws
         await ws.prepare(request)
-        await portforward.SpdySession(ws, pod_ip).serve()
+        await portforward.SpdySession(ws, dial).serve()
         return ws
+
+    async def _ready_sandbox(self, pod: dict) -> str | None:
+        """The id of the pod's ready sandbox, as upstream's ``getSandboxIDByPodUID``."""
+        try:
+            sandboxes = await self.runtime.list_pod_sandboxes(
+                {POD_UID: pod["metadata"].get("uid", "")}, brief=True)
+        except RuntimeError_ as err:
+            log.debug("port-forward: listing sandboxes: %s", err)
+            return None
+        ready = [s for s in sandboxes if s.state == "SANDBOX_READY"]
+        return max(ready, key=lambda s: s.created_at).id if ready else None
 
 
 def _statuses(pod: dict) -> list[dict]:

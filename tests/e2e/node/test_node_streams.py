@@ -15,7 +15,8 @@ the kubelet:
 * ``kubectl attach``: following a container's output, and ``-i`` to a container created
   with ``stdin: true``: lines reach its process, and with ``stdinOnce`` the end of
   kubectl's input is the end of the container's stdin (also ``kubectl run -i --rm``);
-* ``kubectl port-forward`` to busybox httpd in a pod, fetched from the node;
+* ``kubectl port-forward`` to busybox httpd in a pod, fetched from the node, also to a
+  server bound to the pod's own loopback;
 * the Python client's ``stream()``: exec (also on a tty) and attach with stdin, also to
   a ``tty: true`` container, whose terminal follows a resize;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
@@ -214,7 +215,9 @@ def test_attach_and_port_forward(node, kubectl, ns):
            _pod("reader", _sh("once", loop, stdin=True, stdinOnce=True),
                 _sh("keep", loop, stdin=True), _sh("term", sizes, stdin=True, tty=True),
                 restartPolicy="Never"),
-           _pod("web", _sh("httpd", "mkdir -p /www && echo forwarded > /www/index.html && "
+           _pod("web", _sh("httpd", "mkdir -p /www /lo && echo forwarded > /www/index.html && "
+                                    "echo loopback only > /lo/index.html && "
+                                    "httpd -p 127.0.0.1:8081 -h /lo && "
                                     "exec httpd -f -p 8080 -h /www")))
     _running(kubectl, "reader", 3)
 
@@ -265,14 +268,20 @@ def test_attach_and_port_forward(node, kubectl, ns):
                 assert time.monotonic() < deadline, follow.seen
         assert all(line == "tick" for line in follow.seen), follow.seen
 
-    # port-forward to httpd in the pod, fetched from the node's own loopback
+    # port-forward to httpd in the pod, fetched from the node's own loopback; as upstream
+    # the port is dialed on the pod's loopback, so a server bound only there is reached too
     _running(kubectl, "web", 1)
-    with kubectl.popen("port-forward", "pod/web", f"{FORWARD_PORT}:8080") as forward:
+    with kubectl.popen("port-forward", "pod/web", f"{FORWARD_PORT}:8080",
+                       f"{FORWARD_PORT + 1}:8081") as forward:
         forward.wait_for(f"^Forwarding from 127.0.0.1:{FORWARD_PORT} -> 8080$", 30)
+        forward.wait_for(f"^Forwarding from 127.0.0.1:{FORWARD_PORT + 1} -> 8081$", 30)
         url = f"http://127.0.0.1:{FORWARD_PORT}/index.html"
         first = wait_until(lambda: node.wget(url).stdout, 30, "a page through port-forward")
         assert first == "forwarded\n"
         assert node.wget(url).stdout == "forwarded\n"  # a second connection
+        loopback = f"http://127.0.0.1:{FORWARD_PORT + 1}/index.html"
+        assert wait_until(lambda: node.wget(loopback).stdout, 30,
+                          "the pod's loopback-only server") == "loopback only\n"
         assert forward.proc.poll() is None
 
 

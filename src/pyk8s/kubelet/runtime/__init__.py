@@ -9,6 +9,7 @@ above this package.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -223,6 +224,11 @@ class Runtime(Protocol):
         """Attach to a running container's own process (CRI Attach): its output from now
         on, and its stdin when the container was created with one. ``wait_exit`` is 0 when
         the attach ends cleanly and raises RuntimeError_ when the runtime reports a failure."""
+
+    async def port_forward(self, sandbox_id: str, port: int
+                           ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection to ``localhost:port`` inside the sandbox's network namespace
+        (what CRI's PortForward dials); ConnectionError when nothing answers there."""
 
     async def image_status(self, image: str) -> str | None:
         """The image's id when present locally, else None."""

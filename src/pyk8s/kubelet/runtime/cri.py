@@ -15,7 +15,8 @@ and registries the node has a mirror for (``mirrored``: containerd then pulls fr
 mirror, see ``containerd.py``).
 
 Streams: exec runs through ``ctr tasks exec`` on the same socket (``ctrexec.py``); attach
-goes through CRI's Attach and containerd's streaming server (``criattach.py``).
+goes through CRI's Attach and containerd's streaming server (``criattach.py``); port-forward
+dials inside the sandbox's network namespace (``netnsdial.py``).
 
 Listing: CRI's List calls return summaries without exit codes or IPs, so ``list_containers``
 and ``list_pod_sandboxes`` fetch each item's status (concurrently) and skip items removed in
@@ -27,6 +28,7 @@ states, labels) every second.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
@@ -44,7 +46,7 @@ from . import (
     RuntimeCondition,
     RuntimeError_,
 )
-from . import criattach, crimap, ctrexec
+from . import criattach, crimap, ctrexec, netnsdial
 from .refs import normalize_image
 
 T = TypeVar("T")
@@ -256,6 +258,25 @@ class CRIRuntime:
             container_id=container_id, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty))
         return await criattach.connect(resp.url, stdin=stdin, stdout=stdout, stderr=stderr,
                                        tty=tty)
+
+    async def port_forward(self, sandbox_id: str, port: int):
+        """``localhost:port`` in the sandbox's network namespace, dialed by the kubelet
+        from the namespace of the sandbox's process (``netnsdial.py``)."""
+        rt, _ = self._stubs()
+        try:
+            resp = await self._call("PodSandboxStatus", rt.PodSandboxStatus,
+                                    pb.PodSandboxStatusRequest(pod_sandbox_id=sandbox_id,
+                                                               verbose=True))
+        except RuntimeError_ as err:
+            raise ConnectionError(str(err)) from None
+        try:
+            pid = int(json.loads(resp.info["info"])["pid"])
+        except (KeyError, ValueError, TypeError):
+            pid = 0
+        if pid <= 0:
+            raise ConnectionError(f"sandbox {sandbox_id} has no running process to forward "
+                                  f"ports into")
+        return await netnsdial.dial(f"/proc/{pid}/ns/net", port)
 
     # --- images ----------------------------------------------------------------------------
 

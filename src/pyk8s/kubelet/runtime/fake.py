@@ -450,6 +450,18 @@ class FakeRuntime:
                                 "Unknown")
         return FakeAttachSession(c, stdin=stdin)
 
+    async def port_forward(self, sandbox_id: str, port: int
+                           ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The fake has no network namespaces: the sandbox's IP stands for its loopback
+        (tests give pods loopback IPs and listen there)."""
+        self._enter("port_forward", sandbox_id, port)
+        ip = self._sandbox(sandbox_id).status.ip
+        try:
+            return await asyncio.wait_for(asyncio.open_connection(ip, port), 10)
+        except (OSError, TimeoutError) as err:
+            raise ConnectionError(f"failed to connect to localhost:{port} inside the "
+                                  f"sandbox ({ip}): {err or 'timeout'}") from None
+
     async def image_status(self, image: str) -> str | None:
         self._enter("image_status", image)
         return self.images.get(normalize_image(image))
