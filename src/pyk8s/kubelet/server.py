@@ -8,13 +8,15 @@ to the node's kubelet at the InternalIP and the port the Node publishes
 
 - ``GET /containerLogs/{ns}/{pod}/{container}``: the CRI log file, read by ``logs.py``;
 - ``GET /exec/{ns}/{pod}/{container}?command=..``: a WebSocket (``v5``/``v4.channel.k8s.io``)
-  bridged to the runtime's streaming exec by ``remotecommand.py``. Upstream's kubelet
-  redirects to the CRI streaming server instead; bridging here keeps the runtime detail
-  (fake, containerd) behind :class:`~pyk8s.kubelet.runtime.Runtime`.
+  bridged to the runtime's streaming exec by ``remotecommand.py`` (on containerd, CRI
+  Exec and its streaming server, ``runtime/cristream.py``), as upstream's kubelet proxies
+  to the CRI streaming server; bridging here also speaks kubectl's v5, which containerd's
+  server lacks, and keeps the runtime (fake, containerd) behind
+  :class:`~pyk8s.kubelet.runtime.Runtime`.
 - ``GET /attach/{ns}/{pod}/{container}``: the same WebSocket protocol bridged to the
   runtime's attach to the container's own process (stdin when the pod spec has
   ``stdin: true``, output from now on, the terminal when ``tty: true``); on containerd
-  through CRI Attach and its streaming server (``runtime/criattach.py``);
+  through CRI Attach and its streaming server (``runtime/cristream.py``);
 - ``GET /portForward/{ns}/{pod}``: a WebSocket to TCP ports on the loopback of the pod's
   network namespace (dialed by the runtime in the pod's ready sandbox), in kubectl's SPDY
   tunnel or the ``v4.channel.k8s.io`` protocol (``portforward.py``).

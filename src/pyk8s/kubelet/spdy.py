@@ -7,8 +7,8 @@ spoken with moby/spdystream as before WebSockets. Upstream's API server translat
 tunnel back into a SPDY upgrade to the kubelet; here the API server relays the
 WebSocket unchanged, so the kubelet reads the frames itself with this module.
 
-The kubelet is also a SPDY client: it attaches to containers through containerd's CRI
-streaming server, which speaks SPDY/3.1 (``runtime/criattach.py``).
+The kubelet is also a SPDY client: exec and attach reach containers through containerd's
+CRI streaming server, which speaks SPDY/3.1 (``runtime/cristream.py``).
 
 Frames (draft 3): a control frame is ``1 | version(15) | type(16) | flags(8) |
 length(24) | data``; a data frame ``0 | stream-id(31) | flags(8) | length(24) | data``.

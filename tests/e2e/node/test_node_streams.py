@@ -158,6 +158,7 @@ def test_logs_exec_and_cp(node, kubectl):
 
 PYTHON_CLIENT = """
 import json
+import re
 import sys
 from kubernetes import client, config
 from kubernetes.stream import stream
@@ -180,7 +181,7 @@ out = stream(api.connect_get_namespaced_pod_exec, pod, ns, container="keep",
 print("exec:" + out.strip())
 out = stream(api.connect_get_namespaced_pod_exec, pod, ns, container="keep",
              command=["tty"], stdin=False, stdout=True, stderr=False, tty=True)
-print("exec tty:" + ("a pty" if out.startswith("/dev/pts/") else repr(out)))
+print("exec tty:" + ("a pty" if re.fullmatch(r"/dev/pts/\\d+\\r\\n", out) else repr(out)))
 ws = stream(api.connect_get_namespaced_pod_attach, pod, ns, container="keep", stdin=True,
             stdout=True, stderr=True, tty=False, _preload_content=False)
 ws.write_stdin("from python\\n")

@@ -14,8 +14,8 @@ gRPC error's text as upstream's remote runtime returns it (``rpc error: code = .
 and registries the node has a mirror for (``mirrored``: containerd then pulls from the
 mirror, see ``containerd.py``).
 
-Streams: exec runs through ``ctr tasks exec`` on the same socket (``ctrexec.py``); attach
-goes through CRI's Attach and containerd's streaming server (``criattach.py``); port-forward
+Streams: exec and attach go through CRI's Exec and Attach and containerd's streaming
+server (``cristream.py``); port-forward
 dials inside the sandbox's network namespace (``netnsdial.py``).
 
 Listing: CRI's List calls return summaries without exit codes or IPs, so ``list_containers``
@@ -46,7 +46,7 @@ from . import (
     RuntimeCondition,
     RuntimeError_,
 )
-from . import criattach, crimap, ctrexec, netnsdial
+from . import crimap, cristream, netnsdial
 from .refs import normalize_image
 
 T = TypeVar("T")
@@ -244,19 +244,24 @@ class CRIRuntime:
 
     async def exec_stream(self, container_id: str, cmd: list[str], *, stdin: bool,
                           tty: bool):
-        """A streamed exec (kubectl exec/cp), run through ctr on the same socket."""
-        await self.container_status(container_id)  # NotFound before starting anything
-        return await ctrexec.start(self.endpoint.removeprefix("unix://"), container_id, cmd,
-                                   stdin=stdin, tty=tty)
+        """A streamed exec (kubectl exec/cp): CRI Exec's URL on containerd's streaming
+        server, spoken to over SPDY (``cristream.py``). Both output streams are asked
+        for (one under a tty); the kubelet drops what its client did not ask for."""
+        rt, _ = self._stubs()
+        resp = await self._call("Exec", rt.Exec, pb.ExecRequest(
+            container_id=container_id, cmd=cmd, stdin=stdin, stdout=True, stderr=not tty,
+            tty=tty))
+        return await cristream.connect(resp.url, stdin=stdin, stdout=True, stderr=not tty,
+                                       tty=tty)
 
     async def attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool,
                      tty: bool):
         """An attach to the container's own process: CRI Attach's URL on containerd's
-        streaming server, spoken to over SPDY (``criattach.py``)."""
+        streaming server, spoken to over SPDY (``cristream.py``)."""
         rt, _ = self._stubs()
         resp = await self._call("Attach", rt.Attach, pb.AttachRequest(
             container_id=container_id, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty))
-        return await criattach.connect(resp.url, stdin=stdin, stdout=stdout, stderr=stderr,
+        return await cristream.connect(resp.url, stdin=stdin, stdout=stdout, stderr=stderr,
                                        tty=tty)
 
     async def port_forward(self, sandbox_id: str, port: int):

@@ -1,4 +1,4 @@
-"""The CRI attach client against a loopback stand-in for containerd's streaming server.
+"""The CRI exec/attach client against a loopback stand-in for containerd's streaming server.
 
 The stand-in speaks the server side of remotecommand v4 over SPDY/3.1 with the same
 framing helpers: it checks the upgrade, replies to each stream, echoes stdin to stdout
@@ -16,7 +16,7 @@ import pytest
 
 from pyk8s.kubelet import spdy
 from pyk8s.kubelet.runtime import RuntimeError_
-from pyk8s.kubelet.runtime import criattach
+from pyk8s.kubelet.runtime import cristream
 
 
 class StreamingServer:
@@ -81,7 +81,7 @@ async def output_until_end(session) -> list[tuple[int, bytes]]:
 async def test_stdin_output_and_half_close():
     server = StreamingServer()
     async with serving(server) as url:
-        session = await criattach.connect(url, stdin=True, stdout=True, stderr=True, tty=False)
+        session = await cristream.connect(url, stdin=True, stdout=True, stderr=True, tty=False)
         try:
             await session.write_stdin(b"hello\n")
             assert await asyncio.wait_for(session.read_output(), 10) == (1, b"out:hello\n")
@@ -100,7 +100,7 @@ async def test_stdin_output_and_half_close():
 async def test_tty_has_resize_and_no_stderr():
     server = StreamingServer()
     async with serving(server) as url:
-        session = await criattach.connect(url, stdin=True, stdout=True, stderr=True, tty=True)
+        session = await cristream.connect(url, stdin=True, stdout=True, stderr=True, tty=True)
         try:
             await session.resize(120, 40)
             await session.write_stdin(b"x")
@@ -117,7 +117,7 @@ async def test_failure_status_is_raised():
     status = {"metadata": {}, "status": "Failure", "reason": "InternalError",
               "message": "error attaching to container: container is in CONTAINER_EXITED state"}
     async with serving(StreamingServer(status=status)) as url:
-        session = await criattach.connect(url, stdin=True, stdout=True, stderr=False,
+        session = await cristream.connect(url, stdin=True, stdout=True, stderr=False,
                                           tty=False)
         try:
             await session.close_stdin()
@@ -131,10 +131,10 @@ async def test_failure_status_is_raised():
 async def test_refused_upgrade():
     async with serving(StreamingServer(refuse=True)) as url:
         with pytest.raises(RuntimeError_, match="404 Not Found: not found"):
-            await criattach.connect(url, stdin=False, stdout=True, stderr=True, tty=False)
+            await cristream.connect(url, stdin=False, stdout=True, stderr=True, tty=False)
 
 
 async def test_only_http_urls():
-    with pytest.raises(RuntimeError_, match="unsupported attach URL"):
-        await criattach.connect("unix:///run/x.sock", stdin=False, stdout=True, stderr=False,
+    with pytest.raises(RuntimeError_, match="unsupported streaming URL"):
+        await cristream.connect("unix:///run/x.sock", stdin=False, stdout=True, stderr=False,
                                 tty=False)

@@ -1,28 +1,31 @@
-"""Attach to a container's own process through containerd's CRI streaming server.
+"""Exec and attach through containerd's CRI streaming server, as upstream's kubelet.
 
 ``kubectl attach`` (and ``kubectl run -i``) talks to the process the container runs, not
 to a new one: its stdin (when the pod spec says ``stdin: true``), its stdout and stderr
 from now on, and its terminal (``tty: true``). Only the runtime holds those streams, so,
 as upstream's kubelet does, the kubelet asks CRI's ``Attach`` for a URL on containerd's
-streaming server and connects to it.
+streaming server and connects to it. ``kubectl exec`` goes the same way through CRI's
+``Exec``: containerd starts the process in the container with its own pipes or terminal
+and reports its exit code.
 
 Decision: speak SPDY/3.1 to that server, as client-go's SPDY executor does, not its
-WebSocket endpoint nor ``ctr tasks attach``. containerd 1.6's streaming server also
-accepts WebSockets, but only up to ``v4.channel.k8s.io``, which cannot half-close stdin:
-kubectl's end of input (v5's close message) could not reach the container, and a
-``stdinOnce`` container (``kubectl run -i``) would never see EOF. Over SPDY each stream
-is its own, and a FIN on stdin is exactly that EOF: containerd then closes the
-container's stdin when the pod said ``stdinOnce``. ``ctr tasks attach`` would open the
-task's FIFOs beside the CRI plugin, which already drains them into the container log,
-and the two readers would split the output. Exec stays on ``ctr tasks exec``
-(``ctrexec.py``): a new process there has pipes of its own.
+WebSocket endpoint, nor ``ctr tasks attach``/``exec``. containerd 1.6's streaming server
+also accepts WebSockets, but only up to ``v4.channel.k8s.io``, which cannot half-close
+stdin: kubectl's end of input (v5's close message) could not reach the process, so
+``kubectl exec -i .. -- cat`` would never end and a ``stdinOnce`` container
+(``kubectl run -i``) would never see EOF. Over SPDY each stream is its own, and a FIN on
+stdin is exactly that EOF (containerd then closes an attached container's stdin when the
+pod said ``stdinOnce``). ``ctr tasks attach`` would open the task's FIFOs beside the CRI
+plugin, which already drains them into the container log, and the two readers would
+split the output; ``ctr tasks exec`` through a local pty added a second ``\r`` to every
+line of a terminal's output.
 
 The protocol (``v4.channel.k8s.io`` over SPDY, upstream's ``remotecommand`` v4): an
 HTTP/1.1 ``POST`` upgraded to ``SPDY/3.1``, then one client-initiated stream per
 channel, named by a ``streamType`` header: ``error``, and ``stdin``, ``stdout``,
 ``stderr`` and ``resize`` (JSON ``{"Width","Height"}`` messages) as asked. The server
-writes the attach's end as a metav1.Status on the error stream and closes the
-connection.
+writes the end as a metav1.Status on the error stream (Success; NonZeroExitCode with the
+exit code for a command that failed; any other failure) and closes the connection.
 """
 
 from __future__ import annotations
@@ -44,9 +47,9 @@ READ_CHUNK = 32 * 1024
 STDOUT, STDERR = 1, 2
 
 
-class AttachSession:
-    """One SPDY connection to the streaming server, driven through the ExecSession
-    protocol."""
+class StreamSession:
+    """One SPDY connection to the streaming server (one exec or attach), driven through
+    the ExecSession protocol."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  stdin: bool, stdout: bool, stderr: bool, tty: bool) -> None:
@@ -68,7 +71,7 @@ class AttachSession:
         self._channels = {self._streams.get("stdout"): STDOUT,
                           self._streams.get("stderr"): STDERR}
         self._channels.pop(None, None)
-        self._pump = asyncio.create_task(self._read_frames(), name="cri attach")
+        self._pump = asyncio.create_task(self._read_frames(), name="cri stream")
 
     async def _read_frames(self) -> None:
         frames = spdy.FrameReader()
@@ -78,7 +81,7 @@ class AttachSession:
                     if not self._handle(frame):
                         return
         except (ConnectionError, spdy.ProtocolError) as err:
-            log.debug("attach connection ended: %s", err)
+            log.debug("streaming connection ended: %s", err)
         finally:
             self._output.put_nowait(None)
 
@@ -130,12 +133,18 @@ class AttachSession:
             await self._writer.drain()
 
     async def wait_exit(self) -> int:
+        """The exit code the server reported (0 for Success); RuntimeError_ for a
+        failure that is not one."""
         await self._pump
         text = bytes(self._error).strip()
         status = json.loads(text) if text else {"status": "Success"}
         if status.get("status") == "Success":
             return 0
-        raise RuntimeError_(status.get("message") or "attach failed")
+        if status.get("reason") == "NonZeroExitCode":
+            for cause in (status.get("details") or {}).get("causes") or ():
+                if cause.get("reason") == "ExitCode":
+                    return int(cause["message"])
+        raise RuntimeError_(status.get("message") or "the streaming server reported a failure")
 
     async def close(self) -> None:
         self._pump.cancel()
@@ -147,16 +156,16 @@ class AttachSession:
 
 
 async def connect(url: str, *, stdin: bool, stdout: bool, stderr: bool,
-                  tty: bool) -> AttachSession:
-    """Open the attach URL CRI's Attach returned (``http://127.0.0.1:PORT/attach/TOKEN``)."""
+                  tty: bool) -> StreamSession:
+    """Open the URL CRI's Exec or Attach returned (``http://127.0.0.1:PORT/exec/TOKEN``)."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname or not parts.port:
-        raise RuntimeError_(f"unsupported attach URL {url!r}")
+        raise RuntimeError_(f"unsupported streaming URL {url!r}")
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(parts.hostname, parts.port), CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
-        raise RuntimeError_(f"attach: cannot reach the streaming server at {url}: "
+        raise RuntimeError_(f"cannot reach the streaming server at {url}: "
                             f"{err or 'timeout'}", "Unavailable") from None
     try:
         writer.write((f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -167,13 +176,13 @@ async def connect(url: str, *, stdin: bool, stdout: bool, stderr: bool,
         status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
         if status_line.split()[1:2] != ["101"]:
             body = await asyncio.wait_for(reader.read(4096), CONNECT_TIMEOUT)
-            raise RuntimeError_(f"attach: the streaming server answered {status_line}: "
+            raise RuntimeError_(f"the streaming server answered {status_line}: "
                                 f"{body.decode(errors='replace').strip()}")
     except (OSError, TimeoutError, asyncio.IncompleteReadError) as err:
         writer.close()
-        raise RuntimeError_(f"attach: upgrade failed: {err or 'timeout'}",
+        raise RuntimeError_(f"streaming upgrade failed: {err or 'timeout'}",
                             "Unavailable") from None
     except RuntimeError_:
         writer.close()
         raise
-    return AttachSession(reader, writer, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)
+    return StreamSession(reader, writer, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)
