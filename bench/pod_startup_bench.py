@@ -31,6 +31,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -204,6 +206,53 @@ async def measure(kubeconfig: Path, n_pods: int, proc: subprocess.Popen, workdir
                 "cpu_s": {c: cpu_after[c] - cpu_before[c] for c in COMPONENTS}}
 
 
+CRI_LINE = re.compile(r'^time="([^"]+)".*?msg="(RunPodSandbox|CreateContainer|StartContainer) ')
+
+
+def cri_steps(log: str) -> dict[str, list[float]]:
+    """Per-pod durations of the CRI steps, from containerd's log (its own clock)."""
+    def when(stamp: str) -> float:
+        return datetime.fromisoformat(stamp[:26]).timestamp()
+    marks: dict[str, dict[str, float]] = {}
+    sandbox_pod, container_pod = {}, {}
+    for line in log.splitlines():
+        m = CRI_LINE.match(line)
+        if not m:
+            continue
+        t, step = when(m.group(1)), m.group(2)
+        if step == "RunPodSandbox":
+            pod = re.search(r"Name:([^,]+),", line).group(1)
+            if got := re.search(r'returns sandbox id \\"([0-9a-f]+)', line):
+                sandbox_pod[got.group(1)] = pod
+                marks.setdefault(pod, {})["sandbox_done"] = t
+            elif "returns" not in line and "failed" not in line.lower():
+                marks.setdefault(pod, {}).setdefault("sandbox", t)
+        elif step == "CreateContainer":
+            pod = sandbox_pod.get(re.search(r'within sandbox \\"([0-9a-f]+)', line).group(1))
+            if pod is None:
+                continue
+            if got := re.search(r'returns container id \\"([0-9a-f]+)', line):
+                container_pod[got.group(1)] = pod
+                marks[pod]["created"] = t
+            else:
+                marks[pod].setdefault("create", t)
+        else:
+            cid = re.search(r'StartContainer for \\"([0-9a-f]+)', line).group(1)
+            if (pod := container_pod.get(cid)) is not None:
+                marks[pod]["started" if "returns successfully" in line else "start"] = t
+    done = [m for m in marks.values() if "started" in m]
+    if not done:
+        return {}
+    first = min(m["sandbox"] for m in done)
+    spans = {"kubelet's first RunPodSandbox -> this pod's": ("first", "sandbox"),
+             "RunPodSandbox (netns, CNI, pause)": ("sandbox", "sandbox_done"),
+             "CreateContainer": ("create", "created"),
+             "StartContainer (runc create + start)": ("start", "started"),
+             "kubelet's first RunPodSandbox -> this pod started": ("first", "started")}
+    return {name: [m[b] - (first if a == "first" else m[a]) for m in done]
+            for name, (a, b) in spans.items()}
+
+
 def shims_of(socket: str) -> list[str]:
     shims = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
@@ -274,6 +323,9 @@ def run_once(n_pods: int, keep_log: Path | None) -> dict:
             subprocess.run(["nsenter", f"--net=/run/netns/{netns}", sys.executable, __file__,
                             "--inside", str(work), "--pods", str(n_pods)], check=True)
         finally:
+            containerd_log = ""
+            with contextlib.suppress(OSError):
+                containerd_log = containerd_options(root).log_path.read_text(errors="replace")
             if keep_log:
                 shutil.copy(work / "server.log", keep_log)
                 with open(keep_log, "ab") as out, contextlib.suppress(OSError):
@@ -282,6 +334,7 @@ def run_once(n_pods: int, keep_log: Path | None) -> dict:
             cleanup_runtime(root, socket)
             subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
         result = json.loads((work / "result.json").read_text())
+        result["cri"] = cri_steps(containerd_log)
         left = []
         if shims := shims_of(socket):
             left.append(f"containerd shims {shims}")
@@ -331,6 +384,14 @@ def main() -> None:
                                                       max)) + " s" if v else "-"
                  for v in (*r["phases"].values(), r["latencies"])]
         print(f"| {run} | " + " | ".join(cells) + " |")
+    print()
+    print("CRI steps from containerd's log (p50 / max):")
+    print()
+    print("| run | " + " | ".join(results[0]["cri"]) + " |")
+    print("|---:|" + "---:|" * len(results[0]["cri"]))
+    for run, r in enumerate(results, 1):
+        print(f"| {run} | " + " | ".join(f"{pct(v, 50):.2f} / {max(v):.2f} s"
+                                        for v in r["cri"].values()) + " |")
     print()
     print("CPU seconds used from the first create to the last pod Ready (with reaped children: "
           "CNI plugins under containerd; not the shims and their runc runs):")
