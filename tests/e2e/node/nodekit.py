@@ -122,7 +122,7 @@ class NodeHost:
         got = self.kubectl("get", "node", NODE, "-o", "json", check=False)
         if got.returncode != 0:
             return False
-        conditions = json.loads(got.stdout)["status"].get("conditions") or ()
+        conditions = (json.loads(got.stdout).get("status") or {}).get("conditions") or ()
         return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
     def namespace(self, hint: str) -> str:
