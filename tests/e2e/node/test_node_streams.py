@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -145,6 +146,19 @@ def test_logs_exec_and_cp(node, kubectl):
     missing_binary = kubectl("exec", "talker", "-c", "main", "--", "no-such-command",
                              check=False)
     assert missing_binary.returncode != 0, missing_binary
+
+    # exec -it on a terminal (script(1) gives kubectl one): kubectl's window size reaches
+    # the container's terminal (a moment after the process starts, as upstream), whose
+    # lines end in one CRLF
+    sized = 'until [ "$(stty size 2>/dev/null)" = "40 120" ]; do sleep 1; done'
+    on_terminal = ("stty cols 120 rows 40; exec kubectl exec -it talker -c main -- "
+                   f"sh -c 'tty; {sized}; stty size'")
+    with subprocess.Popen([*kubectl.prefix, "script", "-qec", on_terminal, "/dev/null"],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=kubectl.env,
+                          cwd=kubectl.workdir) as term:  # stdin open: nothing typed
+        shown = term.stdout.read()  # until the command ends
+        term.stdin.close()
+    assert re.search(rb"/dev/pts/\d+\r\n40 120\r\n", shown), shown
 
     # cp: tar through exec, both ways
     local = kubectl.write("to-pod.txt", "copied content\n")
