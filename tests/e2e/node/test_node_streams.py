@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nodekit import NODE, wait_until
 
@@ -69,7 +69,7 @@ def _stamp(line: str) -> float:
     """The time of a ``--timestamps`` line, as seconds since the epoch."""
     text = line.split(" ", 1)[0]
     whole, _, fraction = text.rstrip("Z").partition(".")
-    return (datetime.fromisoformat(whole).replace(tzinfo=timezone.utc).timestamp()
+    return (datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
             + float(f"0.{fraction or 0}"))
 
 
@@ -106,7 +106,7 @@ def test_logs_exec_and_cp(node, kubectl):
     since = math.floor(_stamp(stamped[-1])) + 1
     time.sleep(max(0.0, since - time.time()) + 0.1)
     _say(kubectl, "talker", "main", "later")
-    since_text = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since_text = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert kubectl("logs", "talker", "-c", "main", f"--since-time={since_text}").stdout == \
         "later\n"
 

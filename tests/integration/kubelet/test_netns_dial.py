@@ -1,8 +1,9 @@
 """Port-forward's dial into a network namespace, against a namespace this test makes.
 
 A fresh namespace (only its loopback up) stands for a pod's: a Python echo server runs in
-it on 127.0.0.1 through ``nsenter --net``; the dial reaches it, a closed port fails with containerd's wording, and the test's thread
-never leaves its namespace. The namespace is deleted afterwards.
+it on 127.0.0.1 through ``nsenter --net``; the dial reaches it, a closed port fails with
+containerd's wording, and the test's thread never leaves its namespace. The namespace is
+deleted afterwards.
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ import json
 import pytest
 
 from pyk8s.kubelet import spdy
-from pyk8s.kubelet.runtime import RuntimeError_
-from pyk8s.kubelet.runtime import cristream
+from pyk8s.kubelet.runtime import RuntimeError_, cristream
 
 
 class StreamingServer:
@@ -138,3 +137,19 @@ async def test_only_http_urls():
     with pytest.raises(RuntimeError_, match="unsupported streaming URL"):
         await cristream.connect("unix:///run/x.sock", stdin=False, stdout=True, stderr=False,
                                 tty=False)
+
+
+async def test_exec_exit_code_from_its_status():
+    status = {"metadata": {}, "status": "Failure", "reason": "NonZeroExitCode",
+              "message": "command terminated with non-zero exit code: error executing "
+                         "command [sh -c exit 3], exit code 3",
+              "details": {"causes": [{"reason": "ExitCode", "message": "3"}]}}
+    async with serving(StreamingServer(status=status)) as url:
+        session = await cristream.connect(url, stdin=True, stdout=True, stderr=True,
+                                          tty=False)
+        try:
+            await session.close_stdin()
+            assert await output_until_end(session) == []
+            assert await session.wait_exit() == 3
+        finally:
+            await session.close()
