@@ -16,6 +16,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+from pyk8s.kubelet.podnetwork import SERVICE_DEVICE
+
 UNREACHABLE = ("10.96.0.0/12", "10.244.0.0/16")
 
 
@@ -25,15 +27,23 @@ def route_exists(cidr: str) -> bool:
 
 
 def routes_present() -> dict[str, bool]:
-    """Which of the kubelet's unreachable routes exist now (call before the kubelet starts)."""
-    return {cidr: route_exists(cidr) for cidr in UNREACHABLE}
+    """Which of the kubelet's routes (and its service-CIDR device) exist now (call before
+    the kubelet starts)."""
+    device = subprocess.run(["ip", "link", "show", SERVICE_DEVICE], capture_output=True,
+                            check=False).returncode == 0
+    return {**{cidr: route_exists(cidr) for cidr in UNREACHABLE}, SERVICE_DEVICE: device}
 
 
 def remove_added_routes(before: dict[str, bool]) -> None:
-    for cidr, existed in before.items():
-        if not existed:
-            subprocess.run(["ip", "route", "del", "unreachable", cidr], capture_output=True,
-                           check=False)
+    for name, existed in before.items():
+        if existed:
+            continue
+        if name == SERVICE_DEVICE:  # its route goes with it
+            subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
+            continue
+        while subprocess.run(["ip", "route", "del", "unreachable", name], capture_output=True,
+                             check=False).returncode == 0:
+            pass  # the service CIDR has two: metric 0 and the last-resort one
 
 
 def _kill_shims(socket: str) -> None:

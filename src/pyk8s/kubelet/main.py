@@ -118,7 +118,8 @@ async def run_with_runtime(opts: KubeletOptions, config: Config, stop: asyncio.E
         network = NetworkOptions(
             conf_dir=copts.cni_conf_dir, data_dir=copts.cni_data_dir, bridge=opts.cni_bridge,
             network=opts.cni_network,
-            unreachable=tuple(filter(None, (opts.service_cidr, opts.cluster_cidr))))
+            unreachable=tuple(filter(None, (opts.service_cidr, opts.cluster_cidr))),
+            service_cidr=opts.service_cidr)
         await run(opts, config, stop, runtime=runtime, ready=ready, network=network)
 
 
@@ -310,8 +311,10 @@ def add_flags(p) -> None:
                    help="pod addresses of the whole cluster: routed 'unreachable' here "
                         "unless a more specific route exists (\"\" to skip)")
     p.add_argument("--service-cidr", default="10.96.0.0/12",
-                   help="Service cluster IPs: routed 'unreachable' here unless a proxy rule "
-                        "takes the packet first (\"\" to skip)")
+                   help="Service cluster IPs: routed to an empty bridge (pyk8s-svc0), "
+                        "'unreachable' without it, so only proxy rules take such packets "
+                        "anywhere "
+                        "(\"\" to skip)")
     p.add_argument("--root-dir", default="/var/lib/pyk8s/kubelet",
                    help="directory for pod volumes and state (default %(default)s)")
     p.add_argument("--pod-manifest-path", default=None,

@@ -18,6 +18,17 @@ network namespace when no route for exactly that prefix exists: a packet for a C
 proxy rule caught, or for a pod CIDR of a node that is not there, must fail here instead of
 following the default route off the machine. More specific routes (this node's podCIDR on
 its bridge) still win. The routes are left in place on exit: they only ever stop traffic.
+
+The service CIDR needs one more route. A connection the node itself opens to a ClusterIP
+is routed before kube-proxy's nat OUTPUT rule rewrites its destination, and an
+``unreachable`` route fails it right there ("No route to host"). So the service CIDR is
+routed to :data:`SERVICE_DEVICE`, an empty bridge (no ports: whatever is sent there is
+dropped), and its ``unreachable`` route gets the highest metric: the route lookup succeeds,
+DNAT then sends the packet to its pod (or kube-proxy's REJECT refuses it), and a packet for
+a ClusterIP without any rule dies on that bridge. Not the pod bridge: a pod's packet for a
+ClusterIP would then be forwarded out the interface it came in on, the kernel would answer
+with an ICMP redirect, and the pod would ARP for the ClusterIP instead of taking the REJECT.
+If the device goes away, its route goes with it and the ``unreachable`` route remains.
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ class NetworkOptions:
     bridge: str = DEFAULT_BRIDGE
     network: str = DEFAULT_NETWORK
     unreachable: tuple[str, ...] = ("10.96.0.0/12", "10.244.0.0/16")
+    service_cidr: str = "10.96.0.0/12"  # also routed to SERVICE_DEVICE (above); "" for none
 
 
 def pod_cidrs(node: dict) -> list[str]:
@@ -72,6 +84,38 @@ async def ensure_unreachable_routes(cidrs: tuple[str, ...]) -> list[str]:
         elif "File exists" not in out:
             raise OSError(f"ip route add unreachable {cidr} failed: {out}")
     return added
+
+
+#: Where the service CIDR is routed: an empty bridge, a dead end for unrewritten packets.
+SERVICE_DEVICE = "pyk8s-svc0"
+#: The metric of the service CIDR's fallback ``unreachable`` route: the highest there is.
+LAST_RESORT_METRIC = "4294967295"
+
+
+async def ensure_service_route(cidr: str, device: str = SERVICE_DEVICE) -> None:
+    """Route ``cidr`` to ``device`` (an empty bridge, made if missing) ahead of an
+    ``unreachable`` route of the highest metric; another route for exactly ``cidr`` that
+    someone else put there is kept."""
+    code, _ = await _ip("link", "show", device)
+    if code != 0:
+        code, out = await _ip("link", "add", device, "type", "bridge")
+        if code != 0 and "File exists" not in out:
+            raise OSError(f"ip link add {device} type bridge failed: {out}")
+        await _ip("link", "set", device, "up")
+    code, out = await _ip("route", "show", "exact", cidr)
+    routes = out.splitlines() if code == 0 else []
+    if any(f" dev {device} " in f"{line} " for line in routes):
+        return
+    if any(not line.startswith("unreachable") for line in routes):
+        log.info("keeping the existing route for the service CIDR %s", cidr)
+        return
+    code, out = await _ip("route", "replace", cidr, "dev", device)
+    if code != 0:
+        raise OSError(f"ip route replace {cidr} dev {device} failed: {out}")
+    code, out = await _ip("route", "add", "unreachable", cidr, "metric", LAST_RESORT_METRIC)
+    if code != 0 and "File exists" not in out:
+        raise OSError(f"ip route add unreachable {cidr} failed: {out}")
+    log.info("routed the service CIDR %s to %s (unreachable when it is gone)", cidr, device)
 
 
 async def _iptables(cidr: str, *args: str) -> tuple[int, str]:
@@ -120,6 +164,8 @@ class PodNetwork:
 
     async def run(self, stop: asyncio.Event) -> None:
         await ensure_unreachable_routes(self.opts.unreachable)
+        if self.opts.service_cidr:
+            await ensure_service_route(self.opts.service_cidr)
         while not stop.is_set():
             waits = [asyncio.ensure_future(stop.wait()),
                      asyncio.ensure_future(self._changed.wait())]

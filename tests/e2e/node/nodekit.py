@@ -98,11 +98,6 @@ class NodeHost:
                 f"--kube-controller-manager-arg=--cluster-cidr={CLUSTER_CIDR}",
                 f"--kube-proxy-arg=--cluster-cidr={CLUSTER_CIDR}",
                 f"--kubelet-arg=--cluster-cidr={CLUSTER_CIDR}",
-                # No kubelet route for the service CIDR: ClusterIPs follow the default
-                # route into node0 as upstream's do, so kube-proxy's nat OUTPUT rules can
-                # DNAT the node's own connections (an `unreachable` route fails connect()
-                # before they run) and its REJECTs refuse them; node0 drops the rest.
-                "--kubelet-arg=--service-cidr=",
                 f"--kubelet-arg=--image-cache-dir={self.workdir / 'images'}",
                 "--kubelet-arg=--kill-pods-on-exit"]
         with open(self.log_path, "ab") as log:
