@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .. import errors
+from ..selectors import parse_field_selector
 from ..user import MASTERS, UserInfo
 
 ALLOW, DENY, NO_OPINION = "allow", "deny", "no-opinion"
@@ -206,7 +207,22 @@ def attributes_for(method: str, path: str, info, query, user: UserInfo) -> Attri
     namespace = info.namespace or ""
     if info.resource == "namespaces" and info.name and not info.namespace:
         namespace = info.name
+    name = info.name or ""
+    if verb in ("list", "watch") and not name:
+        name = _selected_name(query.get("fieldSelector"))
     return Attributes(user=user, verb=verb, resource_request=True, path=path,
                       namespace=namespace, api_group=info.group, api_version=info.version,
-                      resource=info.resource, subresource=info.subresource,
-                      name=info.name or "")
+                      resource=info.resource, subresource=info.subresource, name=name)
+
+
+def _selected_name(field_selector: str | None) -> str:
+    """The name a list or watch pins with ``fieldSelector=metadata.name=X``: upstream's
+    RequestInfo takes it as the request's name, so the Node authorizer and RBAC's
+    resourceNames can judge single-object watches."""
+    try:
+        name = parse_field_selector(field_selector).exact("metadata.name") or ""
+    except errors.APIError:
+        return ""
+    if name in (".", "..") or "/" in name or "%" in name:
+        return ""
+    return name
