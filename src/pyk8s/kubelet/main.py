@@ -152,6 +152,7 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                                    on_update=lambda old, new: pod_network.node_changed(new))
         factory.start()
         server: KubeletServer | None = None
+        volumes: VolumeManager | None = None
         try:
             if not await factory.wait_for_sync(SYNC_TIMEOUT):
                 log.warning("informers did not sync within %.0fs; starting anyway",
@@ -209,6 +210,8 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
         finally:
             if server is not None:
                 await server.stop()
+            if volumes is not None:
+                await volumes.close()
             await factory.stop()
 
 

@@ -3,15 +3,20 @@
 Each volume lives under ``<root-dir>/pods/<uid>/volumes/<plugin>/<name>`` (hostPath
 volumes are the host path itself). :meth:`VolumeManager.setup` is called on every pod
 sync, so it is idempotent and doubles as the refresh: ConfigMap, Secret, downward API
-and projected volumes are re-read and rewritten (atomically, only when changed), and
-projected ServiceAccount tokens are requested again once 80 % of their lifetime has
-passed. A ``persistentVolumeClaim`` volume is the directory of the PersistentVolume the
+and projected volumes are computed again and rewritten (atomically, in a worker thread,
+only when their content changed), and projected ServiceAccount tokens are requested
+again once 80 % of their lifetime has passed. ConfigMaps and Secrets (the
+``kube-root-ca.crt`` of every projected ServiceAccount volume included) are read from
+:class:`~.watchedobjects.WatchedObjects`: setup registers the pod, which starts a
+single-object watch per object it refers to, and teardown releases them, so a sync
+makes no API request for them and an update of one reaches its volumes at the pod's
+next periodic sync, as upstream's Watch strategy. A ``persistentVolumeClaim`` volume is the directory of the PersistentVolume the
 claim is bound to (``hostPath`` or ``local``); an unbound claim holds the pod in
 ContainerCreating, as upstream's kubelet. ``emptyDir`` with ``medium: Memory`` is a tmpfs when this process may mount
 one; otherwise it falls back to disk, with a log line saying so.
 
-A volume that cannot be set up (a missing non-optional ConfigMap, a hostPath of the
-wrong type) raises :class:`VolumeError`; the pod stays ContainerCreating and the
+A volume that cannot be set up (a missing non-optional ConfigMap, one whose watch has
+not listed within a second, a hostPath of the wrong type) raises :class:`VolumeError`; the pod stays ContainerCreating and the
 worker retries.
 """
 
@@ -28,6 +33,7 @@ import time
 from ..client import Client, NotFound
 from .atomicwriter import write_atomic
 from .envvars import configmap_data, field_value, resource_value
+from .watchedobjects import NotSynced, WatchedObjects, configmap_names, secret_names
 
 log = logging.getLogger("pyk8s.kubelet.volumes")
 
@@ -64,19 +70,23 @@ class VolumeManager:
                  allocatable: dict[str, str] | None = None) -> None:
         self.root_dir = root_dir
         self.allocatable = allocatable or {}
-        self.configmaps = client.api("v1", "ConfigMap")
-        self.secrets = client.api("v1", "Secret")
+        self.configmaps = WatchedObjects("configmap", client.api("v1", "ConfigMap"),
+                                         configmap_names)
+        self.secrets = WatchedObjects("secret", client.api("v1", "Secret"), secret_names)
         self.service_accounts = client.api("v1", "ServiceAccount")
         self.claims = client.api("v1", "PersistentVolumeClaim")
         self.volumes = client.api("v1", "PersistentVolume")
         self._tokens: dict[tuple, tuple[bytes, float]] = {}  # key -> (token, refresh at)
         self._tmpfs_failed = False
+        self._written: dict[str, dict[str, tuple[bytes, int]]] = {}  # path -> its files
 
     def pod_dir(self, uid: str) -> str:
         return os.path.join(self.root_dir, "pods", uid)
 
     async def setup(self, pod: dict, *, host_ip: str, pod_ip: str) -> dict[str, str]:
         """Make every volume of ``pod`` ready; returns volume name -> host path."""
+        self.configmaps.register(pod)
+        self.secrets.register(pod)
         paths = {}
         for volume in (pod.get("spec") or {}).get("volumes") or ():
             paths[volume["name"]] = await self._one(pod, volume, host_ip, pod_ip)
@@ -98,20 +108,20 @@ class VolumeManager:
         if "configMap" in volume:
             files = await self._configmap_files(pod, volume["configMap"],
                                                 volume["configMap"].get("defaultMode"))
-            return _write(path("kubernetes.io~configmap"), files)
+            return await self._write(path("kubernetes.io~configmap"), files)
         if "secret" in volume:
             src = volume["secret"]
             files = await self._secret_files(pod, {**src, "name": src.get("secretName")},
                                              src.get("defaultMode"))
-            return _write(path("kubernetes.io~secret"), files)
+            return await self._write(path("kubernetes.io~secret"), files)
         if "downwardAPI" in volume:
             src = volume["downwardAPI"]
             files = self._downward_files(pod, src.get("items") or [], src.get("defaultMode"),
                                          host_ip, pod_ip)
-            return _write(path("kubernetes.io~downward-api"), files)
+            return await self._write(path("kubernetes.io~downward-api"), files)
         if "projected" in volume:
             files = await self._projected_files(pod, volume["projected"], host_ip, pod_ip)
-            return _write(path("kubernetes.io~projected"), files)
+            return await self._write(path("kubernetes.io~projected"), files)
         raise VolumeError(f"volume {name}: unsupported volume type")
 
     async def _claimed(self, pod: dict, claim_name: str) -> str:
@@ -160,11 +170,13 @@ class VolumeManager:
         ns = pod["metadata"].get("namespace", "default")
         optional = bool(src.get("optional"))
         try:
-            cm = await self.configmaps.get(src["name"], namespace=ns)
+            cm = await self.configmaps.get(ns, src["name"])
         except NotFound:
             if optional:
                 return {}
             raise VolumeError(f'configmap "{src["name"]}" not found') from None
+        except NotSynced as err:
+            raise VolumeError(f"failed to sync configmap cache: {err}") from None
         data = {k: v.encode() for k, v in configmap_data(cm).items()}
         data.update({k: base64.b64decode(v) for k, v in (cm.get("binaryData") or {}).items()})
         return _select(data, src.get("items"), default_mode, src["name"], optional)
@@ -174,11 +186,13 @@ class VolumeManager:
         ns = pod["metadata"].get("namespace", "default")
         optional = bool(src.get("optional"))
         try:
-            secret = await self.secrets.get(src["name"], namespace=ns)
+            secret = await self.secrets.get(ns, src["name"])
         except NotFound:
             if optional:
                 return {}
             raise VolumeError(f'secret "{src["name"]}" not found') from None
+        except NotSynced as err:
+            raise VolumeError(f"failed to sync secret cache: {err}") from None
         data = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
         return _select(data, src.get("items"), default_mode, src["name"], optional)
 
@@ -238,20 +252,33 @@ class VolumeManager:
 
     async def teardown(self, uid: str) -> None:
         """Remove the pod's volumes (unmounting tmpfs ones) and its directory."""
+        self.configmaps.unregister(uid)
+        self.secrets.unregister(uid)
         for key in [k for k in self._tokens if k[0] == uid]:
             del self._tokens[key]
+        prefix = self.pod_dir(uid) + os.sep
+        for path in [p for p in self._written if p.startswith(prefix)]:
+            del self._written[path]
         base = os.path.join(self.pod_dir(uid), "volumes", "kubernetes.io~empty-dir")
         for name in os.listdir(base) if os.path.isdir(base) else ():
             path = os.path.join(base, name)
             if os.path.ismount(path):
                 proc = await asyncio.create_subprocess_exec("umount", path)
                 await proc.wait()
-        shutil.rmtree(self.pod_dir(uid), ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, self.pod_dir(uid), ignore_errors=True)
 
+    async def close(self) -> None:
+        """Stop the watches (the kubelet is shutting down)."""
+        await self.configmaps.close()
+        await self.secrets.close()
 
-def _write(path: str, files: dict[str, tuple[bytes, int]]) -> str:
-    write_atomic(path, files)
-    return path
+    async def _write(self, path: str, files: dict[str, tuple[bytes, int]]) -> str:
+        """Give the volume at ``path`` these files; the disk is touched (in a thread, off
+        the event loop) only when they differ from what this kubelet last wrote there."""
+        if self._written.get(path) != files:
+            await asyncio.to_thread(write_atomic, path, files)
+            self._written[path] = files
+        return path
 
 
 def _host_path(spec: dict) -> str:
