@@ -9,8 +9,10 @@ two containers share (one of them through a ``subPath``), and a PersistentVolume
 The claim is created before any PersistentVolume exists, so the pod first waits in
 ContainerCreating (FailedMount: the claim is not bound; FailedBinding on the claim); once
 a hostPath volume under the test's directory appears, the binder binds it, the pod
-starts, and what the container writes lands in that directory. The projected token authenticates to the API server as
-the pod's ServiceAccount.
+starts, and what the container writes lands in that directory. The projected token
+authenticates to the API server as the pod's ServiceAccount. Updates of the ConfigMap
+and the Secret reach their mounted volumes (the kubelet watches both), but not the file
+mounted with ``subPath``, as upstream.
 """
 
 from __future__ import annotations
@@ -153,6 +155,16 @@ def test_volume_contents_and_claims(node, kubectl, ns, tmp_path):
 
         assert _cat(kubectl, "/shared/nested/hello", container="side") == "from-main\n"
         assert _cat(kubectl, "/nested/hello", container="side") == "from-main\n"
+
+        kubectl("patch", "configmap", "cfg", "-p",
+                json.dumps({"data": {"app.conf": "a=2\n", "other": "changed\n"}}))
+        kubectl("patch", "secret", "sec", "-p", json.dumps({"stringData": {"pass": "n3w"}}))
+        wait_until(lambda: _cat(kubectl, "/cfg/conf/app.conf") == "a=2\n"
+                   and _cat(kubectl, "/cfgall/other") == "changed\n"
+                   and _cat(kubectl, "/sec/pass") == "n3w", 90,
+                   "the ConfigMap and Secret updates in the mounted volumes")
+        assert _mode(kubectl, "/cfg/conf/app.conf") == "600"
+        assert _cat(kubectl, "/etc/other") == "second key\n"  # subPath mounts never update
     finally:
         kubectl("delete", "pod", "vol", "--wait=true", timeout=60)
         kubectl("delete", "pvc", "data", "--wait=true", timeout=60)
