@@ -25,12 +25,14 @@ from .managed import (
     Entry,
     Managers,
     compare_update,
+    created_entries,
     decode,
     encode,
+    filter_fields_v1,
     live_or_new,
     same_ownership,
 )
-from .typed import Node
+from .typed import Node, added_fields_v1
 
 __all__ = ["apply_config", "same_ownership", "track", "type_errors"]
 
@@ -42,6 +44,15 @@ def track(rt: ResourceType, old: dict | None, new: dict, manager: str | None,
         return  # apply settled ownership already; internal writes carry the live entries
     managers = live_or_new(old, new, subresource)
     node = Node.root(rt.group, rt.version, rt.kind)
+    if old is None and not managers and isinstance(new, dict) and new:
+        fields = filter_fields_v1(added_fields_v1(new, node), "status" in rt.subresources,
+                                  subresource)
+        meta = new.setdefault("metadata", {})
+        if fields:
+            meta["managedFields"] = created_entries(manager, rt.api_version, subresource, fields)
+        else:
+            meta.pop("managedFields", None)
+        return
     entry = Entry(manager, UPDATE, rt.api_version, Set(), subresource=subresource)
     managers = compare_update(managers, old, new, node, entry, "status" in rt.subresources)
     _store(new, managers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from json.encoder import encode_basestring
 
 Path = tuple[str, ...]
 _ORDER = {"f": 0, "k": 1, "v": 2, "i": 3}
@@ -22,7 +23,8 @@ def field(name: str) -> str:
 
 
 def key_element(fields: dict) -> str:
-    return "k:" + _json({k: fields[k] for k in sorted(fields)})
+    return "k:{" + ",".join(encode_basestring(k) + ":" + _json(fields[k])
+                            for k in sorted(fields)) + "}"
 
 
 def value_element(value: object) -> str:
@@ -34,7 +36,22 @@ def index_element(index: int) -> str:
 
 
 def _json(value: object) -> str:
+    """Compact JSON as upstream writes path elements (strings and integers directly)."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is int:
+        return int.__repr__(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def sorted_elements(elements: Iterator[str] | dict) -> list[str]:
+    """Elements in upstream's order: fields, keys, values, then indexes by number.
+    Elements of one kind other than indexes sort as plain strings."""
+    out = sorted(elements)
+    if out and (out[0][0] != out[-1][0] or out[0][0] == "i"):
+        out.sort(key=_sort_key)
+    return out
 
 
 def _sort_key(element: str) -> tuple:
@@ -89,7 +106,7 @@ class Set:
         """Member paths, in upstream's sorted order."""
         if self.member:
             yield prefix
-        for element in sorted(self.children, key=_sort_key):
+        for element in sorted_elements(self.children):
             yield from self.children[element].paths(prefix + (element,))
 
     def copy(self) -> Set:
@@ -142,12 +159,14 @@ class Set:
     def to_fields_v1(self) -> dict:
         """The FieldsV1 JSON object of this set (``"."`` marks members with children)."""
         out: dict = {}
-        for element in sorted(self.children, key=_sort_key):
-            node = self.children[element]
-            inner = node.to_fields_v1()
-            if node.member and inner:
-                inner = {".": {}, **inner}
-            out[element] = inner
+        children = self.children
+        for element in sorted_elements(children):
+            node = children[element]
+            if node.children:
+                inner = node.to_fields_v1()
+                out[element] = {".": {}, **inner} if node.member and inner else inner
+            else:
+                out[element] = {}
         return out
 
     @classmethod
@@ -171,6 +190,8 @@ class Set:
 
 
 def _check_element(element: str) -> None:
+    if element.startswith("f:") or element in _CHECKED:
+        return
     kind, sep, text = element.partition(":")
     if not sep or kind not in _ORDER:
         raise ValueError(f"unknown path element {element!r}")
@@ -180,6 +201,14 @@ def _check_element(element: str) -> None:
         decoded = json.loads(text)
         if kind == "k" and not isinstance(decoded, dict):
             raise ValueError(f"bad key {element!r}")
+    if len(_CHECKED) < _CHECKED_LIMIT:
+        _CHECKED.add(element)
+
+
+# Key and value elements already found valid: every write decodes the managedFields
+# again, and their list items are mostly the same few names.
+_CHECKED: set[str] = set()
+_CHECKED_LIMIT = 10_000
 
 
 def element_string(element: str) -> str:

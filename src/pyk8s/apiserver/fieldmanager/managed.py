@@ -29,6 +29,10 @@ _STRIPPED = Set.of(("f:apiVersion",), ("f:kind",), *(
         "generation", "managedFields", "resourceVersion")))
 
 
+_STRIPPED_ROOT = tuple(e for e, node in _STRIPPED.children.items() if node.member)
+_STRIPPED_METADATA = tuple(_STRIPPED.children["f:metadata"].children)
+
+
 def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -136,6 +140,38 @@ def filter_fields(fields: Set, has_status: bool, subresource: str) -> Set:
     return fields
 
 
+def filter_fields_v1(fields: dict, has_status: bool, subresource: str) -> dict:
+    """:func:`filter_fields` for a FieldsV1 object whose root is not a member (a create's
+    fields, built directly); ``fields`` is changed in place and returned."""
+    if subresource in STATUS_SUBRESOURCES:
+        status = fields.get("f:status")
+        return {} if status is None else {"f:status": status}
+    for element in _STRIPPED_ROOT:
+        _strip_v1(fields, element)
+    metadata = fields.get("f:metadata")
+    if metadata:
+        for element in _STRIPPED_METADATA:
+            _strip_v1(metadata, element)
+        if not metadata:
+            del fields["f:metadata"]
+        elif len(metadata) == 1 and "." in metadata:
+            fields["f:metadata"] = {}
+    if has_status:
+        fields.pop("f:status", None)
+    return fields
+
+
+def _strip_v1(fields: dict, element: str) -> None:
+    """Take ``element`` out of ``fields`` as a member (its children stay)."""
+    inner = fields.get(element)
+    if inner is None:
+        return
+    if "." in inner:
+        fields[element] = {k: v for k, v in inner.items() if k != "."}
+    elif not inner:
+        del fields[element]
+
+
 def filter_comparison(cmp: Comparison, has_status: bool, subresource: str) -> Comparison:
     return Comparison(*(filter_fields(s, has_status, subresource)
                         for s in (cmp.added, cmp.modified, cmp.removed)))
@@ -165,6 +201,17 @@ def compare_update(managers: Managers, old: dict | None, new: dict, node: Node, 
     """The managers after ``entry`` (an Update) turned ``old`` into ``new``."""
     cmp = filter_comparison(compare(old, new, node), has_status, entry.subresource)
     return cap_updaters(record_update(managers, cmp, entry))
+
+
+def created_entries(manager: str, api_version: str, subresource: str, fields: dict) -> list[dict]:
+    """The managedFields of a create by an Update manager nobody else shares the object
+    with: its one entry, owning ``fields`` (FieldsV1, not empty), as :func:`encode`
+    writes it."""
+    entry = {"manager": manager, "operation": UPDATE, "apiVersion": api_version,
+             "time": now(), "fieldsType": FIELDS_V1, "fieldsV1": fields}
+    if subresource:
+        entry["subresource"] = subresource
+    return [entry]
 
 
 def cap_updaters(managers: Managers, limit: int = MAX_UPDATE_MANAGERS) -> Managers:

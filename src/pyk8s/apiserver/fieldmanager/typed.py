@@ -18,7 +18,15 @@ import functools
 from dataclasses import dataclass
 
 from ..openapi import definitions
-from .fieldpath import Path, Set, field, index_element, key_element, value_element
+from .fieldpath import (
+    Path,
+    Set,
+    field,
+    index_element,
+    key_element,
+    sorted_elements,
+    value_element,
+)
 
 OBJECT_META_REF = {"$ref": definitions.SOURCE_PREFIX + definitions.OBJECT_META}
 _SCALARS = {"integer": "numeric", "number": "numeric", "string": "string", "boolean": "boolean"}
@@ -28,14 +36,31 @@ _KEY_DEFAULTS = {"protocol": "TCP"}
 
 class Node:
     """The type of one value: a resolved schema, or None for a deduced type. Children
-    are resolved once and kept, so walks over many objects of a kind stay cheap."""
+    and every property a walk asks about are worked out once and kept, so walks over
+    many objects of a kind stay cheap."""
 
-    __slots__ = ("_fields", "_items", "schema")
+    __slots__ = ("_extra_node", "_fields", "_implicit", "_items", "_list_keys", "_list_type", "_map_atomic",
+                 "_props", "_required", "_struct_like", "schema")
 
     def __init__(self, schema: dict | None) -> None:
-        self.schema = definitions.resolve(schema) if schema is not None else None
+        self.schema = schema = definitions.resolve(schema) if schema is not None else None
         self._fields: dict[str, Node] = {}
+        self._implicit: dict[str, bool] = {}
         self._items: Node | None = None
+        self._extra_node: Node | None = None
+        if schema is None:
+            self._map_atomic, self._props, self._required = False, {}, ()
+            self._struct_like, self._list_type, self._list_keys = False, "atomic", []
+            return
+        self._map_atomic = schema.get("x-kubernetes-map-type") == "atomic" or "items" in schema
+        self._props = schema.get("properties") or {}
+        self._required = schema.get("required") or ()
+        self._struct_like = bool(self._props) and \
+            not isinstance(schema.get("additionalProperties"), dict)
+        self._list_type = _list_type(schema)
+        keys = schema.get("x-kubernetes-list-map-keys")
+        merge_key = schema.get("x-kubernetes-patch-merge-key")
+        self._list_keys = list(keys) if keys else [merge_key] if merge_key else []
 
     @classmethod
     def root(cls, group: str, version: str, kind: str) -> Node:
@@ -48,60 +73,54 @@ class Node:
     def atomic(self, value: object) -> bool:
         """Whether ``value`` at this type is owned and replaced as one leaf."""
         if isinstance(value, dict):
-            return self.schema is not None and (
-                self.schema.get("x-kubernetes-map-type") == "atomic"
-                or "items" in self.schema)
+            return self._map_atomic
         if isinstance(value, list):
-            return self.list_type() == "atomic"
+            return self._list_type == "atomic"
         return True
 
     def list_type(self) -> str:
-        schema = self.schema
-        if schema is None or "items" not in schema:
-            return "atomic"
-        explicit = schema.get("x-kubernetes-list-type")
-        if explicit:
-            return explicit
-        if "merge" in (schema.get("x-kubernetes-patch-strategy") or "").split(","):
-            return "map" if schema.get("x-kubernetes-patch-merge-key") else "set"
-        return "atomic"
+        return self._list_type
 
     def list_keys(self) -> list[str]:
-        schema = self.schema or {}
-        keys = schema.get("x-kubernetes-list-map-keys")
-        if keys:
-            return list(keys)
-        merge_key = schema.get("x-kubernetes-patch-merge-key")
-        return [merge_key] if merge_key else []
+        return list(self._list_keys)
 
     def named_field(self, key: str) -> bool:
         """Whether ``key`` is a declared struct field (not a map key)."""
-        return self.schema is not None and key in (self.schema.get("properties") or {})
+        return key in self._props
 
     def struct_like(self) -> bool:
-        return self.schema is not None and bool(self.schema.get("properties")) and \
-            not isinstance(self.schema.get("additionalProperties"), dict)
+        return self._struct_like
 
     def required(self, key: str) -> bool:
-        return self.schema is not None and key in (self.schema.get("required") or ())
+        return key in self._required
+
+    def implicit(self, key: str) -> bool:
+        """Whether field ``key`` is there whenever this value is (a struct or required
+        field, which upstream's typed zero value always holds): appearing or going, it
+        is not a member of a comparison's sets itself."""
+        if key not in self._props:
+            return False
+        known = self._implicit.get(key)
+        if known is None:
+            known = self._implicit[key] = self.field(key)._struct_like or key in self._required
+        return known
 
     # ---- children ---------------------------------------------------------------
 
     def field(self, key: str) -> Node:
         child = self._fields.get(key)
         if child is None:
-            child = self._fields[key] = self._field(key)
+            if key not in self._props:
+                return self._extra()
+            child = self._fields[key] = Node(self._props[key])
         return child
 
-    def _field(self, key: str) -> Node:
-        schema = self.schema
-        if schema is None:
-            return DEDUCED
-        props = schema.get("properties") or {}
-        if key in props:
-            return Node(props[key])
-        extra = schema.get("additionalProperties")
-        return Node(extra) if isinstance(extra, dict) and extra else DEDUCED
+    def _extra(self) -> Node:
+        """The type of map keys that are not declared fields (one node for them all)."""
+        if self._extra_node is None:
+            extra = (self.schema or {}).get("additionalProperties")
+            self._extra_node = Node(extra) if isinstance(extra, dict) and extra else DEDUCED
+        return self._extra_node
 
     def items(self) -> Node:
         if self._items is None:
@@ -111,11 +130,10 @@ class Node:
 
     def item_element(self, item: object, index: int) -> str:
         """The path element naming ``item`` of a list of this type."""
-        kind = self.list_type()
+        kind = self._list_type
         if kind == "map" and isinstance(item, dict):
-            keys = self.list_keys()
             fields = {}
-            for k in keys:
+            for k in self._list_keys:
                 if k in item:
                     fields[k] = item[k]
                 elif k in _KEY_DEFAULTS:
@@ -139,6 +157,17 @@ class Node:
         if len(kinds) != 1:
             return None
         return _SCALARS.get(kinds[0])
+
+
+def _list_type(schema: dict) -> str:
+    if "items" not in schema:
+        return "atomic"
+    explicit = schema.get("x-kubernetes-list-type")
+    if explicit:
+        return explicit
+    if "merge" in (schema.get("x-kubernetes-patch-strategy") or "").split(","):
+        return "map" if schema.get("x-kubernetes-patch-merge-key") else "set"
+    return "atomic"
 
 
 DEDUCED = Node(None)
@@ -243,6 +272,60 @@ def _one_side(value: object, node: Node, path: Path, out: Set, implicit: bool) -
             _one_side(item, items, path + (node.item_element(item, index),), out, False)
     if not implicit:
         out.insert(path)
+
+
+def added_fields_v1(value: dict, node: Node) -> dict:
+    """The FieldsV1 of ``compare(None, value, node).added`` for a non-empty map
+    ``value``, built directly (a create: every field is added, no set is needed)."""
+    out = {}
+    for key in sorted(value):
+        item = value[key]
+        if item is not None:
+            inner = _added_v1(item, node.field(key), node.implicit(key))
+            if inner is not None:
+                out["f:" + key] = inner
+    return out
+
+
+def _added_v1(value: object, node: Node, implicit: bool) -> dict | None:
+    """The FieldsV1 of what ``_one_side`` adds for ``value``; None when it adds nothing."""
+    if not value or node.atomic(value):
+        return {}
+    if isinstance(value, dict):
+        out = {}
+        for key in sorted(value):
+            item = value[key]
+            if item is not None:
+                inner = _added_v1(item, node.field(key), node.implicit(key))
+                if inner is not None:
+                    out["f:" + key] = inner
+    else:
+        out = _added_items_v1(value, node)
+    if implicit:
+        return out or None
+    return {".": {}, **out} if out else {}
+
+
+def _added_items_v1(values: list, node: Node) -> dict:
+    items = node.items()
+    found: dict[str, dict] = {}
+    for index, item in enumerate(values):
+        if item is None:
+            continue
+        element = node.item_element(item, index)
+        inner = _added_v1(item, items, False)
+        if element in found:
+            inner = _member_union_v1(found[element], inner)
+        found[element] = inner
+    return {element: found[element] for element in sorted_elements(found)} \
+        if len(found) > 1 else found
+
+
+def _member_union_v1(one: dict, other: dict) -> dict:
+    """The FieldsV1 of a member node holding what both of two member nodes hold (list
+    items with the same key)."""
+    children = Set.from_fields_v1(one).union(Set.from_fields_v1(other)).to_fields_v1()
+    return {".": {}, **children} if children else {}
 
 
 def _container(old: object, new: object, node: Node) -> str | None:
