@@ -125,33 +125,59 @@ class Set:
 
     # ---- set algebra (all return new sets) -------------------------------------
 
+    # An operand that the result would equal is returned itself (sets are not changed
+    # once built), so a write that touches few fields copies little.
+
     def union(self, other: Set) -> Set:
+        if other.empty() or other is self:
+            return self
+        if self.empty():
+            return other
         out = Set()
         out.member = self.member or other.member
-        for element in self.children.keys() | other.children.keys():
-            mine, theirs = self.children.get(element), other.children.get(element)
-            out.children[element] = mine.union(theirs) if mine and theirs else mine or theirs
+        children = out.children = dict(self.children)
+        for element, theirs in other.children.items():
+            mine = children.get(element)
+            children[element] = theirs if mine is None else mine.union(theirs)
         return out
 
     def intersection(self, other: Set) -> Set:
         out = Set()
         out.member = self.member and other.member
-        for element, mine in self.children.items():
-            theirs = other.children.get(element)
+        mine_all, theirs_all = self.children, other.children
+        swapped = len(theirs_all) < len(mine_all)
+        if swapped:
+            mine_all, theirs_all = theirs_all, mine_all
+        for element, mine in mine_all.items():
+            theirs = theirs_all.get(element)
             if theirs is not None:
-                both = mine.intersection(theirs)
+                both = theirs.intersection(mine) if swapped else mine.intersection(theirs)
                 if not both.empty():
                     out.children[element] = both
         return out
 
     def difference(self, other: Set) -> Set:
+        member = self.member and not other.member
+        children = self.children
+        kept: dict[str, Set] | None = None
+        for element, theirs in other.children.items():
+            mine = children.get(element)
+            if mine is None:
+                continue
+            rest = mine.difference(theirs)
+            if rest is mine:
+                continue
+            if kept is None:
+                kept = dict(children)
+            if rest.empty():
+                del kept[element]
+            else:
+                kept[element] = rest
+        if kept is None and member == self.member:
+            return self
         out = Set()
-        out.member = self.member and not other.member
-        for element, mine in self.children.items():
-            theirs = other.children.get(element)
-            rest = mine.difference(theirs) if theirs is not None else mine
-            if not rest.empty():
-                out.children[element] = rest
+        out.member = member
+        out.children = dict(children) if kept is None else kept
         return out
 
     # ---- FieldsV1 --------------------------------------------------------------
@@ -174,19 +200,30 @@ class Set:
         """Parse FieldsV1; raises ValueError for anything upstream would not decode."""
         if not isinstance(data, dict):
             raise ValueError("FieldsV1 must be a JSON object")
-        out = cls()
-        for element, inner in data.items():
-            if element == ".":
-                if inner != {}:
-                    raise ValueError('"." must map to an empty object')
-                out.member = True
-                continue
-            _check_element(element)
-            node = cls.from_fields_v1(inner)
+        return _decode(data)
+
+
+def _decode(data: dict) -> Set:
+    out = Set()
+    children = out.children
+    for element, inner in data.items():
+        if element == ".":
+            if inner != {}:
+                raise ValueError('"." must map to an empty object')
+            out.member = True
+            continue
+        _check_element(element)
+        if not isinstance(inner, dict):
+            raise ValueError("FieldsV1 must be a JSON object")
+        if inner:
+            node = _decode(inner)
             if not node.children:
                 node.member = True
-            out.children[element] = node
-        return out
+        else:
+            node = Set()
+            node.member = True
+        children[element] = node
+    return out
 
 
 def _check_element(element: str) -> None:
