@@ -39,8 +39,8 @@ class Node:
     and every property a walk asks about are worked out once and kept, so walks over
     many objects of a kind stay cheap."""
 
-    __slots__ = ("_extra_node", "_fields", "_implicit", "_items", "_list_keys", "_list_type", "_map_atomic",
-                 "_props", "_required", "_struct_like", "schema")
+    __slots__ = ("_extra_node", "_fields", "_implicit", "_items", "_list_keys", "_list_type",
+                 "_map_atomic", "_props", "_required", "_struct_like", "schema")
 
     def __init__(self, schema: dict | None) -> None:
         self.schema = schema = definitions.resolve(schema) if schema is not None else None
@@ -78,21 +78,9 @@ class Node:
             return self._list_type == "atomic"
         return True
 
-    def list_type(self) -> str:
-        return self._list_type
-
-    def list_keys(self) -> list[str]:
-        return list(self._list_keys)
-
     def named_field(self, key: str) -> bool:
         """Whether ``key`` is a declared struct field (not a map key)."""
         return key in self._props
-
-    def struct_like(self) -> bool:
-        return self._struct_like
-
-    def required(self, key: str) -> bool:
-        return key in self._required
 
     def implicit(self, key: str) -> bool:
         """Whether field ``key`` is there whenever this value is (a struct or required
@@ -263,9 +251,7 @@ def _one_side(value: object, node: Node, path: Path, out: Set, implicit: bool) -
         return
     if isinstance(value, dict):
         for key, item in value.items():
-            child = node.field(key)
-            inner = node.named_field(key) and (child.struct_like() or node.required(key))
-            _one_side(item, child, path + (field(key),), out, inner)
+            _one_side(item, node.field(key), path + (field(key),), out, node.implicit(key))
     else:
         items = node.items()
         for index, item in enumerate(value):
@@ -349,9 +335,8 @@ def _leaf(old: object, new: object, path: Path, out: Comparison) -> None:
 
 def _compare_maps(old: dict, new: dict, node: Node, path: Path, out: Comparison) -> None:
     for key in list(old) + [k for k in new if k not in old]:
-        child = node.field(key)
-        implicit = node.named_field(key) and (child.struct_like() or node.required(key))
-        _compare(old.get(key), new.get(key), child, path + (field(key),), out, implicit)
+        _compare(old.get(key), new.get(key), node.field(key), path + (field(key),), out,
+                 node.implicit(key))
 
 
 def _compare_lists(old: list, new: list, node: Node, path: Path, out: Comparison) -> None:
