@@ -45,6 +45,7 @@ from .envvars import (
 from .hooks import POST_START, PRE_STOP, describe, hook_handler, run_hook
 from .imagemanager import ImageManager
 from .runtime import Runtime, RuntimeError_
+from .watchedobjects import NotSynced, WatchedObjects
 
 log = logging.getLogger("pyk8s.kubelet.kuberuntime")
 
@@ -85,19 +86,37 @@ async def runtime_pods(runtime: Runtime, uid: str | None = None, *,
     return pods
 
 
+async def read_config_object(watched: WatchedObjects | None, api, kind: str,
+                             namespace: str, name: str) -> dict:
+    """A ConfigMap or Secret from the node's manager (an unsynced watch is a config error,
+    retried at the next sync), else from the API server."""
+    if watched is None:
+        return await api.get(name, namespace=namespace)
+    try:
+        return await watched.get(namespace, name)
+    except NotSynced as err:
+        raise ConfigError(f"failed to sync {kind} cache: {err}") from None
+
+
 class PodRuntime:
     def __init__(self, client: Client, runtime: Runtime, recorder: EventRecorder,
                  opts: RuntimeOptions, *, services, allocatable: dict[str, str],
-                 backoff: RestartBackoff) -> None:
+                 backoff: RestartBackoff, configmaps: WatchedObjects | None = None,
+                 secrets: WatchedObjects | None = None) -> None:
+        """``configmaps``/``secrets``: the node's watch-based managers (the pod is
+        registered by its volume setup before its containers start); without them the
+        environment's ConfigMaps and Secrets are read from the API server."""
         self.runtime = runtime
         self.recorder = recorder
         self.opts = opts
         self.services = services  # a Store of Services (all namespaces)
         self.allocatable = allocatable
         self.backoff = backoff
-        self.configmaps = client.api("v1", "ConfigMap")
-        self.secrets = client.api("v1", "Secret")
-        self.images = ImageManager(self.secrets, runtime, recorder, backoff)
+        self.configmaps = configmaps
+        self.secrets = secrets
+        self.configmaps_api = client.api("v1", "ConfigMap")
+        self.secrets_api = client.api("v1", "Secret")
+        self.images = ImageManager(self.secrets_api, runtime, recorder, backoff)
 
     async def pod(self, uid: str) -> RuntimePod:
         return (await runtime_pods(self.runtime, uid)).get(uid) or RuntimePod()
@@ -148,12 +167,14 @@ class PodRuntime:
         configmaps, secrets = {}, {}
         for name in cm_names:
             try:
-                configmaps[name] = configmap_data(await self.configmaps.get(name, namespace=ns))
+                configmaps[name] = configmap_data(await read_config_object(
+                    self.configmaps, self.configmaps_api, "configmap", ns, name))
             except NotFound:
                 pass
         for name in secret_names:
             try:
-                secrets[name] = secret_data(await self.secrets.get(name, namespace=ns))
+                secrets[name] = secret_data(await read_config_object(
+                    self.secrets, self.secrets_api, "secret", ns, name))
             except NotFound:
                 pass
         links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False

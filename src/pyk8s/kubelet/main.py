@@ -159,14 +159,15 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                             SYNC_TIMEOUT)
             machine_allocatable = allocatable(read_machine(opts.root_dir))
             backoff = RestartBackoff()
+            volumes = VolumeManager(client, opts.root_dir, allocatable=machine_allocatable)
             pod_runtime = PodRuntime(
                 client, runtime, recorder,
                 RuntimeOptions(node_name=opts.node_name, host_ip=node_ip,
                                log_root=os.path.join(opts.root_dir, "pod-logs"),
                                cluster_dns=opts.cluster_dns,
                                cluster_domain=opts.cluster_domain),
-                services=services.store, allocatable=machine_allocatable, backoff=backoff)
-            volumes = VolumeManager(client, opts.root_dir, allocatable=machine_allocatable)
+                services=services.store, allocatable=machine_allocatable, backoff=backoff,
+                configmaps=volumes.configmaps, secrets=volumes.secrets)
             static: StaticPods | None = None
 
             def target(pod: dict):

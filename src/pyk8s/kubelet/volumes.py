@@ -10,14 +10,17 @@ again once 80 % of their lifetime has passed. ConfigMaps and Secrets (the
 :class:`~.watchedobjects.WatchedObjects`: setup registers the pod, which starts a
 single-object watch per object it refers to, and teardown releases them, so a sync
 makes no API request for them and an update of one reaches its volumes at the pod's
-next periodic sync, as upstream's Watch strategy. A ``persistentVolumeClaim`` volume is the directory of the PersistentVolume the
-claim is bound to (``hostPath`` or ``local``); an unbound claim holds the pod in
-ContainerCreating, as upstream's kubelet. ``emptyDir`` with ``medium: Memory`` is a tmpfs when this process may mount
-one; otherwise it falls back to disk, with a log line saying so.
+next periodic sync, as upstream's Watch strategy.
+
+A ``persistentVolumeClaim`` volume is the directory of the PersistentVolume the claim is
+bound to (``hostPath`` or ``local``); an unbound claim holds the pod in
+ContainerCreating, as upstream's kubelet. ``emptyDir`` with ``medium: Memory`` is a tmpfs
+when this process may mount one; otherwise it falls back to disk, with a log line
+saying so.
 
 A volume that cannot be set up (a missing non-optional ConfigMap, one whose watch has
-not listed within a second, a hostPath of the wrong type) raises :class:`VolumeError`; the pod stays ContainerCreating and the
-worker retries.
+not listed within a second, a hostPath of the wrong type) raises :class:`VolumeError`;
+the pod stays ContainerCreating and the worker retries.
 """
 
 from __future__ import annotations

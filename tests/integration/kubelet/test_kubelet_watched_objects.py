@@ -4,8 +4,9 @@ the single-object lists and watches).
 
 One watch per referenced object, shared by the pods that use it and stopped with the
 last of them; reads come from the watches (no list after the first), updates and
-late-created objects arrive by watch; volumes are written in a worker thread, only
-when their content changed, and follow ConfigMap updates at the next setup.
+late-created objects arrive by watch; containers' environments read them too; volumes
+are written in a worker thread, only when their content changed, and follow ConfigMap
+updates at the next setup.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import pytest
 from pyk8s import pki
 from pyk8s.client import Client, NotFound, load_kubeconfig
 from pyk8s.kubelet import volumes as volumes_module
+from pyk8s.kubelet.envvars import ConfigError
+from pyk8s.kubelet.kuberuntime import read_config_object
 from pyk8s.kubelet.volumes import VolumeError, VolumeManager
 from pyk8s.kubelet.watchedobjects import (
     NotSynced,
@@ -224,3 +227,22 @@ async def test_missing_and_forbidden_objects_fail_the_mount(admin, kubelet_clien
             await manager.setup(elsewhere, host_ip="127.0.0.1", pod_ip="")
     finally:
         await manager.close()
+
+
+async def test_container_environment_reads_from_the_watches(admin, kubelet_client, namespace,
+                                                            node_name):
+    await admin.api("v1", "ConfigMap").create(
+        {"metadata": {"name": "env"}, "data": {"GREETING": "hi"}}, namespace=namespace)
+    pod = await bound_pod(admin, namespace, node_name, "web", volumes=[], env=[
+        {"name": "G", "valueFrom": {"configMapKeyRef": {"name": "env", "key": "GREETING"}}}])
+    configmaps = WatchedObjects("configmap", kubelet_client.api("v1", "ConfigMap"),
+                                configmap_names, sync_timeout=10.0)
+    api = kubelet_client.api("v1", "ConfigMap")
+    try:
+        with pytest.raises(ConfigError, match="failed to sync configmap cache: .*not registered"):
+            await read_config_object(configmaps, api, "configmap", namespace, "env")
+        configmaps.register(pod)
+        found = await read_config_object(configmaps, api, "configmap", namespace, "env")
+        assert found["data"] == {"GREETING": "hi"}
+    finally:
+        await configmaps.close()
