@@ -4,7 +4,9 @@
 after validation and before the store write, with the manager the client named
 (``?fieldManager=``, or one derived from its user agent) and the operation. Update
 operations take the fields they change; Apply operations were already settled by
-:func:`apply_config`, which the apply-patch handler runs as its mutation.
+:func:`apply_config`, which the apply-patch handler runs as its mutation. A create
+with no managedFields to keep (the common case) skips the set algebra: the creator's
+FieldsV1 is built in one walk of the new object.
 
 Modules: :mod:`.fieldpath` (path sets, FieldsV1), :mod:`.typed` (schema-driven
 walks), :mod:`.managed` (entries and Update bookkeeping), :mod:`.merge` (apply
@@ -44,7 +46,7 @@ def track(rt: ResourceType, old: dict | None, new: dict, manager: str | None,
         return  # apply settled ownership already; internal writes carry the live entries
     managers = live_or_new(old, new, subresource)
     node = Node.root(rt.group, rt.version, rt.kind)
-    if old is None and not managers and isinstance(new, dict) and new:
+    if old is None and not managers and isinstance(new, dict) and new and not node.atomic(new):
         fields = filter_fields_v1(added_fields_v1(new, node), "status" in rt.subresources,
                                   subresource)
         meta = new.setdefault("metadata", {})

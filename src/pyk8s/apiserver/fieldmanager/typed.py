@@ -9,7 +9,8 @@ same associative treatment from the patch merge key. Fields with no schema are
 deduced from their value: maps granular, lists atomic, as upstream's deduced type.
 
 :class:`Node` wraps one (possibly absent) schema; the walks here build field sets
-(:func:`field_set`), compare two values (:func:`compare`) and name list items.
+(:func:`field_set`), compare two values (:func:`compare`; :func:`added_fields_v1` is
+its one-sided case for a create, written straight as FieldsV1) and name list items.
 """
 
 from __future__ import annotations
