@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from ..client import Client, EventRecorder, NotFound
+from ..client.errors import ClientError
 from .actions import (
     CRASH_LOOP,
     EXITED,
@@ -98,6 +99,20 @@ async def read_config_object(watched: WatchedObjects | None, api, kind: str,
         raise ConfigError(f"failed to sync {kind} cache: {err}") from None
 
 
+class _WatchedSecrets:
+    """The image manager's ``get(name, namespace=)`` for pull secrets, served by the
+    node's Secret manager (an unsynced watch is a failed read, as a failed GET)."""
+
+    def __init__(self, watched: WatchedObjects) -> None:
+        self.watched = watched
+
+    async def get(self, name: str, *, namespace: str) -> dict:
+        try:
+            return await self.watched.get(namespace, name)
+        except NotSynced as err:
+            raise ClientError(f"failed to sync secret cache: {err}") from None
+
+
 class PodRuntime:
     def __init__(self, client: Client, runtime: Runtime, recorder: EventRecorder,
                  opts: RuntimeOptions, *, services, allocatable: dict[str, str],
@@ -105,7 +120,8 @@ class PodRuntime:
                  secrets: WatchedObjects | None = None) -> None:
         """``configmaps``/``secrets``: the node's watch-based managers (the pod is
         registered by its volume setup before its containers start); without them the
-        environment's ConfigMaps and Secrets are read from the API server."""
+        environment's ConfigMaps and Secrets and the pull secrets are read from the API
+        server."""
         self.runtime = runtime
         self.recorder = recorder
         self.opts = opts
@@ -116,7 +132,8 @@ class PodRuntime:
         self.secrets = secrets
         self.configmaps_api = client.api("v1", "ConfigMap")
         self.secrets_api = client.api("v1", "Secret")
-        self.images = ImageManager(self.secrets_api, runtime, recorder, backoff)
+        self.images = ImageManager(_WatchedSecrets(secrets) if secrets else self.secrets_api,
+                                   runtime, recorder, backoff)
 
     async def pod(self, uid: str) -> RuntimePod:
         return (await runtime_pods(self.runtime, uid)).get(uid) or RuntimePod()
