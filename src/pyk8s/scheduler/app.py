@@ -3,8 +3,9 @@
 As kube-scheduler: connects with its kubeconfig, reads ``--config`` (a
 KubeSchedulerConfiguration), takes the ``kube-system/kube-scheduler`` Lease when leader
 election is on (losing it ends the process so the supervisor restarts it as a
-follower), starts the pod (non-terminal), node, namespace and PodDisruptionBudget
-informers, waits for them to sync, then schedules until SIGTERM.
+follower), starts the pod (non-terminal), node, namespace, PodDisruptionBudget,
+PersistentVolumeClaim, PersistentVolume and StorageClass informers, waits for them to
+sync, then schedules until SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..client import (
 )
 from .framework.config import SchedulerConfig, load
 from .plugins import implemented_points
+from .plugins.volumebinding import VolumeStores
 from .scheduler import Scheduler
 
 log = logging.getLogger("pyk8s.scheduler")
@@ -41,7 +43,14 @@ async def run_scheduler(client: Client, config: SchedulerConfig, stop: asyncio.E
     async with EventRecorder(client, reporting_controller="default-scheduler",
                              reporting_instance=identity) as recorder:
         pdbs = factory.informer("policy/v1", "PodDisruptionBudget")
-        sched = Scheduler(client, config, recorder=recorder, pdbs=pdbs.store.list)
+        storage = {kind: factory.informer(api_version, kind) for api_version, kind in (
+            ("v1", "PersistentVolumeClaim"), ("v1", "PersistentVolume"),
+            ("storage.k8s.io/v1", "StorageClass"))}
+        sched = Scheduler(client, config, recorder=recorder, pdbs=pdbs.store.list,
+                          volume_stores=VolumeStores(*(i.store for i in storage.values())))
+        for kind, informer in storage.items():
+            informer.add_event_handler(on_add=sched.on_storage_event(f"{kind}Add"),
+                                       on_update=sched.on_storage_event(f"{kind}Update"))
         nodes = factory.informer("v1", "Node")
         nodes.add_event_handler(on_add=sched.on_node_add, on_update=sched.on_node_update,
                                 on_delete=sched.on_node_delete)

@@ -76,6 +76,7 @@ def _node_relevant(node: dict) -> tuple:
 class Scheduler:
     def __init__(self, client, config: SchedulerConfig, *, registry: Registry | None = None,
                  recorder=None, pdbs: Callable[[], list[dict]] | None = None,
+                 volume_stores=None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client, self.config, self.recorder = client, config, recorder
         self.cache = Cache(clock=clock)
@@ -86,7 +87,7 @@ class Scheduler:
         self.profiles: dict[str, Framework] = {}
         for profile in config.profiles:
             handle = Handle(self.snapshot, client, self.namespace_labels, pdbs,
-                            self.nominator, recorder)
+                            self.nominator, recorder, volume_stores)
             self.profiles[profile.scheduler_name] = Framework(profile, registry, handle)
         first = next(iter(self.profiles.values()))
         self.queue = SchedulingQueue(first.less, initial_backoff=config.pod_initial_backoff,
@@ -159,6 +160,12 @@ class Scheduler:
     def on_namespace(self, *args: dict) -> None:
         ns = args[-1]
         self.namespace_labels[ns["metadata"]["name"]] = (ns["metadata"].get("labels") or {})
+
+    def on_storage_event(self, event: str) -> Callable[..., None]:
+        """An informer handler that requeues pods waiting on ``event`` (e.g.
+        ``PersistentVolumeClaimAdd``): claims, volumes and StorageClasses only matter
+        to VolumeBinding, which reads them from the informer caches."""
+        return lambda *args: self.queue.move_all(event)
 
     # -- running ----------------------------------------------------------------------
 

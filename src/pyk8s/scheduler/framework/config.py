@@ -17,12 +17,12 @@ from .interface import EXTENSION_POINTS
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
-#: Upstream's getDefaultPlugins (MultiPoint), with score weights; volume plugins omitted
-#: (no volume binding here).
+#: Upstream's getDefaultPlugins (MultiPoint), with score weights; of the volume plugins only
+#: VolumeBinding (static binding) is here.
 DEFAULT_MULTIPOINT = (
     ("PrioritySort", 0), ("NodeUnschedulable", 0), ("NodeName", 0),
     ("TaintToleration", 3), ("NodeAffinity", 2), ("NodePorts", 0),
-    ("NodeResourcesFit", 1), ("PodTopologySpread", 2), ("InterPodAffinity", 2),
+    ("NodeResourcesFit", 1), ("VolumeBinding", 0), ("PodTopologySpread", 2), ("InterPodAffinity", 2),
     ("DefaultPreemption", 0), ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1), ("DefaultBinder", 0),
 )

@@ -27,7 +27,8 @@ from .types import NodeInfo, PodInfo
 
 @dataclass
 class Handle:
-    """What plugins may use besides their arguments: the cycle's snapshot, listers,
+    """What plugins may use besides their arguments: the cycle's snapshot, listers (volume_stores:
+    PersistentVolumeClaims, PersistentVolumes, StorageClasses),
     the API client, the nominator and (for preemption) the profile's framework."""
 
     snapshot: Any
@@ -36,6 +37,7 @@ class Handle:
     pdbs: Any = None
     nominator: Any = None
     recorder: Any = None
+    volume_stores: Any = None
     framework: Framework | None = None
 
 

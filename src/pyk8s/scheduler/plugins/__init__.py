@@ -17,10 +17,11 @@ from . import (
     podtopologyspread,
     prioritysort,
     tainttoleration,
+    volumebinding,
 )
 
 _MODULES = (prioritysort, nodeunschedulable, nodename, tainttoleration, nodeaffinity,
-            nodeports, noderesources_fit, podtopologyspread, interpodaffinity,
+            nodeports, noderesources_fit, volumebinding, podtopologyspread, interpodaffinity,
             defaultpreemption, balancedallocation, imagelocality, defaultbinder)
 
 #: Which extension points each in-tree plugin implements (for MultiPoint expansion).
@@ -32,6 +33,7 @@ _CLASSES = {
     nodeaffinity.NAME: nodeaffinity.NodeAffinity,
     nodeports.NAME: nodeports.NodePorts,
     noderesources_fit.NAME: noderesources_fit.Fit,
+    volumebinding.NAME: volumebinding.VolumeBinding,
     podtopologyspread.NAME: podtopologyspread.PodTopologySpread,
     interpodaffinity.NAME: interpodaffinity.InterPodAffinity,
     defaultpreemption.NAME: defaultpreemption.DefaultPreemption,
