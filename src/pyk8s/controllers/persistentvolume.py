@@ -12,7 +12,10 @@ the way upstream's ``pv_controller.go`` does:
   that volume. Binding writes the volume first (``claimRef`` with the claim's uid, phase
   Bound), then the claim (``spec.volumeName``, the ``bind-completed`` annotation, phase
   Bound with the volume's capacity and access modes). A claim with no match stays
-  Pending with a ``FailedBinding`` event; dynamic provisioning is not done;
+  Pending with a ``FailedBinding`` event; dynamic provisioning is not done. A claim
+  whose StorageClass has ``volumeBindingMode: WaitForFirstConsumer`` takes only a
+  volume pre-bound to it: the scheduler picks that volume (setting its ``claimRef``)
+  for the claim's first pod, and this controller completes the claim side;
 * a volume without a claim is Available; one whose claim is gone (or replaced by a new
   object of the same name) is Released and then reclaimed per
   ``persistentVolumeReclaimPolicy``: Retain keeps it Released, Delete deletes the
@@ -93,16 +96,17 @@ def satisfies(volume: dict, claim: dict) -> str:
     return ""
 
 
-def best_match(volumes: list[dict], claim: dict) -> dict | None:
-    """The volume to bind ``claim`` to: one pre-bound to it first, else the smallest that
-    satisfies it among those without a claimRef (and not being deleted)."""
+def best_match(volumes: list[dict], claim: dict, *, delayed: bool = False) -> dict | None:
+    """The volume to bind ``claim`` to: one pre-bound to it first, else (unless binding
+    is ``delayed`` to the scheduler) the smallest that satisfies it among those without
+    a claimRef (and not being deleted)."""
     best = None
     for volume in volumes:
         if volume["metadata"].get("deletionTimestamp") or satisfies(volume, claim):
             continue
         if prebound_to(volume, claim):
             return volume
-        if (volume.get("spec") or {}).get("claimRef"):
+        if delayed or (volume.get("spec") or {}).get("claimRef"):
             continue
         if best is None or _size(volume["spec"].get("capacity")) < \
                 _size(best["spec"].get("capacity")):
@@ -124,6 +128,7 @@ class PersistentVolumeBinder(Controller):
     def setup(self) -> None:
         self.volumes = self.ctx.informers.informer("v1", "PersistentVolume")
         self.claims = self.ctx.informers.informer("v1", "PersistentVolumeClaim")
+        self.classes = self.ctx.informers.informer("storage.k8s.io/v1", "StorageClass")
         self.volumes.add_event_handler(
             on_add=self._volume_changed, on_update=lambda old, new: self._volume_changed(new),
             on_delete=self._volume_deleted)
@@ -262,9 +267,16 @@ class PersistentVolumeBinder(Controller):
     async def _sync_unbound_claim(self, claim: dict) -> None:
         wanted = (claim.get("spec") or {}).get("volumeName")
         if not wanted:
-            volume = best_match(self._all_volumes(), claim)
+            delayed = self._delayed(claim)
+            volume = best_match(self._all_volumes(), claim, delayed=delayed)
             if volume is None:
                 await self._claim_phase(claim, "Pending")
+                if delayed:
+                    self.ctx.recorder.event(claim, reason="WaitForFirstConsumer",
+                                            action="Binding",
+                                            note="waiting for first consumer to be created "
+                                                 "before binding")
+                    return
                 cls = claim_class(claim)
                 note = ("no persistent volumes available for this claim and no storage class "
                         "is set" if not cls else
@@ -297,6 +309,11 @@ class PersistentVolumeBinder(Controller):
                                          f"{problem}")
             return
         await self._bind(volume, claim)
+
+    def _delayed(self, claim: dict) -> bool:
+        name = claim_class(claim)
+        storage_class = self.classes.store.get(name) if name else None
+        return (storage_class or {}).get("volumeBindingMode") == "WaitForFirstConsumer"
 
     async def _bind(self, volume: dict, claim: dict) -> None:
         """Volume first (claimRef, Bound), then the claim (volumeName, annotations, Bound)."""
