@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets as _secrets
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -52,8 +51,9 @@ def mount_token(spec: dict) -> None:
     volumes = spec.get("volumes") or []
     existing = next((v.get("name") for v in volumes if isinstance(v, dict)
                      and str(v.get("name") or "").startswith(TOKEN_VOLUME_PREFIX)), None)
-    name = existing or TOKEN_VOLUME_PREFIX + "".join(
-        _secrets.choice(NAME_ALPHABET) for _ in range(5))
+    # As upstream's utilrand.String(5): a math/rand name, not a secret (a system random
+    # draw per letter was ~5 % of a pod create's CPU).
+    name = existing or TOKEN_VOLUME_PREFIX + "".join(random.choices(NAME_ALPHABET, k=5))
     needed = False
     for kind in CONTAINER_KINDS:
         for container in spec.get(kind) or []:
