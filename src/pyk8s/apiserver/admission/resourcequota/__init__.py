@@ -116,16 +116,20 @@ class ResourceQuota(AdmissionPlugin):
             if (req.object.get("spec") or {}).get("hard") != \
                     ((req.old_object or {}).get("spec") or {}).get("hard") and not req.dry_run:
                 self._recalculate_after_write(ctx, req)
+        if req.operation != "CREATE" and (req.operation != "UPDATE"
+                                          or key not in UPDATE_CHARGED):
+            return
+        # Most namespaces have no quota: look before computing the object's usage.
+        quotas = await lookup.list_objects(ctx, "", "resourcequotas", req.namespace)
+        if not quotas:
+            return
         if req.operation == "CREATE":
             delta = usage(req.rt, req.object)
-        elif req.operation == "UPDATE" and key in UPDATE_CHARGED:
-            delta = subtract(usage(req.rt, req.object), usage(req.rt, req.old_object or {}))
         else:
-            return
+            delta = subtract(usage(req.rt, req.object), usage(req.rt, req.old_object or {}))
         delta = {k: v for k, v in delta.items() if v.value != 0}
         if not delta:
             return
-        quotas = await lookup.list_objects(ctx, "", "resourcequotas", req.namespace)
         for quota in sorted(quotas, key=lambda q: q["metadata"]["name"]):
             hard = _hard(quota)
             if not matches_scopes(quota, req.rt, req.object) or not set(hard) & set(delta):
