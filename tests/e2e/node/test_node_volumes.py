@@ -6,10 +6,10 @@ downward API (labels, annotations, the pod's name, the container's limits), a pr
 volume (a ServiceAccount token, ``kube-root-ca.crt`` and the namespace), an emptyDir that
 two containers share (one of them through a ``subPath``), and a PersistentVolumeClaim.
 
-The claim is created before any PersistentVolume exists, so the pod first waits in
-ContainerCreating (FailedMount: the claim is not bound; FailedBinding on the claim); once
-a hostPath volume under the test's directory appears, the binder binds it, the pod
-starts, and what the container writes lands in that directory. The projected token
+The claim is created before any PersistentVolume exists, so the pod first stays Pending
+(the scheduler's VolumeBinding: FailedScheduling, "pod has unbound immediate
+PersistentVolumeClaims"; FailedBinding on the claim); once a hostPath volume under the
+test's directory appears, the binder binds it, the pod is scheduled and starts, and what the container writes lands in that directory. The projected token
 authenticates to the API server as the pod's ServiceAccount. Updates of the ConfigMap
 and the Secret reach their mounted volumes (the kubelet watches both), but not the file
 mounted with ``subPath``, as upstream.
@@ -96,16 +96,16 @@ def test_volume_contents_and_claims(node, kubectl, ns, tmp_path):
 
     def waiting_events():
         items = json.loads(kubectl("get", "events", "-o", "json").stdout)["items"]
-        mount = [e for e in items if e["reason"] == "FailedMount"
-                 and "PVC is not bound" in e["message"]]
+        scheduling = [e for e in items if e["reason"] == "FailedScheduling"
+                      and "pod has unbound immediate PersistentVolumeClaims" in e["message"]]
         binding = [e for e in items if e["reason"] == "FailedBinding"
                    and e["involvedObject"]["kind"] == "PersistentVolumeClaim"]
-        return mount and binding
+        return scheduling and binding
 
-    wait_until(waiting_events, 60, "FailedMount (pod) and FailedBinding (claim) events")
-    waiting = kubectl.jsonpath("get", "pod", "vol",
-                               path="{.status.containerStatuses[0].state.waiting.reason}")
-    assert waiting == "ContainerCreating"
+    # The scheduler's VolumeBinding plugin keeps the pod Pending while its claim is unbound.
+    wait_until(waiting_events, 60, "FailedScheduling (pod) and FailedBinding (claim) events")
+    assert kubectl.jsonpath("get", "pod", "vol", path="{.spec.nodeName}") == ""
+    assert kubectl.jsonpath("get", "pod", "vol", path="{.status.phase}") == "Pending"
     assert kubectl.jsonpath("get", "pvc", "data", path="{.status.phase}") == "Pending"
 
     volume_name = f"{ns}-data"
