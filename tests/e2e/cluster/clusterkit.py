@@ -18,12 +18,12 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from polling import wait_until  # noqa: F401  (the cluster tests import it from here)
 from serverproc import free_port
 
 from pyk8s.client import Client, Gone, load_kubeconfig
@@ -31,25 +31,6 @@ from pyk8s.client import Client, Gone, load_kubeconfig
 #: hollow kubelets renew their Lease every quarter of this; the controller manager runs
 #: with --node-monitor-grace-period=10s, so a live node must renew well within 10 s.
 NODE_LEASE_SECONDS = "8"
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str,
-               interval: float = 0.25) -> object:
-    """Poll ``check`` until it answers something truthy (returned); fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        try:
-            last = check()
-        except AssertionError as err:  # a check may assert to explain what it saw
-            last = err
-        else:
-            if last:
-                return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
-                                 f"last saw: {last!r}")
-        time.sleep(interval)
 
 
 @dataclass

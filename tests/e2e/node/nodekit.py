@@ -22,12 +22,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 from kubectl_cli import Kubectl
 from nodehost import cleanup_runtime
+from polling import wait_until  # noqa: F401  (the node suites import it from here)
 
 from pyk8s.kubelet.ownruntime import containerd_options
 
@@ -36,18 +36,6 @@ NODE_ADDRESS = "192.168.251.10"
 CLUSTER_CIDR = "10.244.0.0/16"  # node IPAM gives the node 10.244.0.0/24
 API_PORT = 6443
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
-
-
-def wait_until(check, timeout: float, what: str, interval: float = 0.5):
-    """Poll ``check`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _ip(*args: str) -> None:

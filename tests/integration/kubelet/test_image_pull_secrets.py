@@ -29,11 +29,11 @@ import warnings
 from pathlib import Path
 
 import pytest
+from kubeletkit import eventually, node_kubeconfig
 from nodehost import cleanup_runtime
-from test_images_import_mirror import _free_port
-from test_kubelet_containerd import eventually, node_kubeconfig
+from serverproc import free_port
 
-from pyk8s.client import Client, NotFound, load_kubeconfig
+from pyk8s.client import NotFound, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run_with_runtime
 from pyk8s.kubelet.ownruntime import containerd_options
 from pyk8s.kubelet.runtime.cri import CRIRuntime
@@ -67,7 +67,7 @@ def _status(url: str, auth: str | None = None) -> int:
 def private_registry(tmp_path_factory):
     """docker-registry with basic auth on a free loopback port; yields its host:port."""
     work = tmp_path_factory.mktemp("private-registry")
-    port = _free_port()
+    port = free_port()
     _htpasswd(work / "htpasswd")
     config = work / "config.yml"
     config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {work}/data\n"
@@ -97,25 +97,6 @@ def private_registry(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture
-async def admin(apiserver):
-    async with Client(load_kubeconfig(apiserver.kubeconfig, component="pull-test")) as c:
-        yield c
-
-
-@pytest.fixture
-async def namespace(admin):
-    name = f"pull-{tokens.token_hex(4)}"
-    await admin.api("v1", "Namespace").create({"metadata": {"name": name}})
-    await admin.api("v1", "ServiceAccount").create({"metadata": {"name": "default"}},
-                                                   namespace=name)
-    await admin.api("v1", "ConfigMap").create(  # the projected token volume's CA
-        {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test-ca"}},
-        namespace=name)
-    yield name
-    await admin.api("v1", "Namespace").delete(name)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,12 +15,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from serverproc import free_port
 
 from pyk8s.kubelet.ownruntime import own_containerd
 from pyk8s.kubelet.runtime import RuntimeError_
 from pyk8s.kubelet.runtime.containerd import ContainerdOptions, ContainerdSupervisor
 from pyk8s.kubelet.runtime.cri import CRIRuntime
 from pyk8s.kubelet.runtime.images import ImageSpec, build_tarball, run
+
 
 async def _fill_tiny(rootfs: Path, _work: Path) -> list[str]:
     (rootfs / "hello.txt").write_text("hello from a tiny image\n")
@@ -36,17 +37,11 @@ def tiny_tar(tmp_path_factory) -> Path:
     return asyncio.run(build_tarball(spec, _fill_tiny, cache))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """Debian's docker-registry on a free loopback port; yields its host:port."""
     work = tmp_path_factory.mktemp("registry")
-    port = _free_port()
+    port = free_port()
     config = work / "config.yml"
     config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {work}/data\n"
                       f"http:\n  addr: 127.0.0.1:{port}\n")

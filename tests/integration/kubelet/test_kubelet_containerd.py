@@ -22,10 +22,10 @@ import contextlib
 import ipaddress
 import secrets
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from kubeletkit import eventually, node_kubeconfig
 from nodehost import (
     UNREACHABLE,
     cleanup_host,
@@ -34,51 +34,12 @@ from nodehost import (
     routes_present,
 )
 
-from pyk8s import pki
-from pyk8s.client import Client, NotFound, load_kubeconfig
+from pyk8s.client import NotFound, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run_with_runtime
 from pyk8s.kubelet.ownruntime import containerd_options
 from pyk8s.kubelet.runtime.cri import CRIRuntime
 
 POD_CIDR = "10.244.251.0/24"
-
-
-async def eventually(check, timeout=60.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(interval)
-
-
-def node_kubeconfig(apiserver, node: str, directory: Path) -> Path:
-    """A kubeconfig for ``system:node:<node>`` signed by the test server's CA."""
-    ca = pki.ensure_ca(apiserver.data_dir / "pki")
-    return pki.ensure_client_kubeconfig(ca, directory, directory / "kubelet.conf",
-                                        apiserver.url, cert_name="kubelet",
-                                        common_name=f"system:node:{node}",
-                                        organizations=("system:nodes",))
-
-
-@pytest.fixture
-async def admin(apiserver):
-    async with Client(load_kubeconfig(apiserver.kubeconfig, component="kubelet-test")) as c:
-        yield c
-
-
-@pytest.fixture
-async def namespace(admin):
-    name = f"klc-{secrets.token_hex(4)}"
-    await admin.api("v1", "Namespace").create({"metadata": {"name": name}})
-    await admin.api("v1", "ServiceAccount").create({"metadata": {"name": "default"}},
-                                                   namespace=name)
-    await admin.api("v1", "ConfigMap").create(
-        {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test-ca"}},
-        namespace=name)
-    yield name
-    await admin.api("v1", "Namespace").delete(name)
 
 
 @pytest.fixture

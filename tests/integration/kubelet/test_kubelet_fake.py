@@ -11,45 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import time
 import uuid
 
-import pytest
+from kubeletkit import eventually
 
-from pyk8s.client import Client, NotFound, load_kubeconfig
+from pyk8s.client import NotFound, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run
 from pyk8s.kubelet.runtime.fake import FakeRuntime
-
-
-@pytest.fixture
-async def client(apiserver):
-    async with Client(load_kubeconfig(apiserver.kubeconfig, component="kubelet-test")) as c:
-        yield c
-
-
-@pytest.fixture
-async def namespace(client):
-    name = f"kl-{uuid.uuid4().hex[:8]}"
-    await client.api("v1", "Namespace").create({"metadata": {"name": name}})
-    await client.api("v1", "ServiceAccount").create({"metadata": {"name": "default"}},
-                                                    namespace=name)
-    # what the root-ca-cert-publisher controller would publish (the projected
-    # kube-api-access volume the ServiceAccount admission adds reads it)
-    await client.api("v1", "ConfigMap").create(
-        {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test-ca"}},
-        namespace=name)
-    yield name
-    await client.api("v1", "Namespace").delete(name)
-
-
-async def eventually(check, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(interval)
 
 
 def pod(name, node, *, restart="Always", containers=None, volumes=None):
@@ -60,7 +28,7 @@ def pod(name, node, *, restart="Always", containers=None, volumes=None):
                      **({"volumes": volumes} if volumes else {})}}
 
 
-async def test_kubelet_with_fake_runtime(apiserver, client, namespace, tmp_path):
+async def test_kubelet_with_fake_runtime(apiserver, admin, namespace, tmp_path):
     node = f"kl-node-{uuid.uuid4().hex[:6]}"
     runtime = FakeRuntime(exit_codes={"crash": 1, "job": 0})
     opts = KubeletOptions(node_name=node, root_dir=str(tmp_path / "root"), node_ip="127.0.0.1",
@@ -69,18 +37,18 @@ async def test_kubelet_with_fake_runtime(apiserver, client, namespace, tmp_path)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run(opts, load_kubeconfig(apiserver.kubeconfig), stop,
                                    runtime=runtime, ready=ready))
-    pods = client.api("v1", "Pod")
+    pods = admin.api("v1", "Pod")
     try:
         await asyncio.wait_for(ready.wait(), 30)
 
         async def node_ready():
-            n = await client.api("v1", "Node").get(node)
+            n = await admin.api("v1", "Node").get(node)
             conds = {c["type"]: c["status"] for c in n["status"].get("conditions") or ()}
             return conds.get("Ready") == "True" and n["status"]["capacity"]["pods"] == "110" \
                 and n["status"]["nodeInfo"]["containerRuntimeVersion"] == "fake://0.1.0"
         await eventually(node_ready)
 
-        leases = client.api("coordination.k8s.io/v1", "Lease")
+        leases = admin.api("coordination.k8s.io/v1", "Lease")
 
         async def lease_time():
             try:
@@ -95,9 +63,9 @@ async def test_kubelet_with_fake_runtime(apiserver, client, namespace, tmp_path)
         await eventually(renewed)
 
         # configmap + secret volumes, env from both
-        await client.api("v1", "ConfigMap").create(
+        await admin.api("v1", "ConfigMap").create(
             {"metadata": {"name": "cfg"}, "data": {"greeting": "hello"}}, namespace=namespace)
-        await client.api("v1", "Secret").create(
+        await admin.api("v1", "Secret").create(
             {"metadata": {"name": "sec"}, "data": {"pw": base64.b64encode(b"s3cret").decode()}},
             namespace=namespace)
         web = pod("web", node, containers=[{
@@ -133,7 +101,7 @@ async def test_kubelet_with_fake_runtime(apiserver, client, namespace, tmp_path)
                    if c.config.labels.get("io.kubernetes.pod.uid") == uid)
         assert env["GREETING"] == "hello"
 
-        await client.api("v1", "ConfigMap").patch("cfg", {"data": {"greeting": "bye"}},
+        await admin.api("v1", "ConfigMap").patch("cfg", {"data": {"greeting": "bye"}},
                                                   namespace=namespace)
 
         async def cfg_updated():

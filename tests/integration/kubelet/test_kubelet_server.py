@@ -14,12 +14,12 @@ import time
 import uuid
 
 import pytest
+from kubeletkit import eventually
+from serverproc import free_port
 
 from pyk8s.client import Client, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run
 from pyk8s.kubelet.runtime.fake import FakeRuntime, cri_log_line
-
-from serverproc import free_port
 
 
 @pytest.fixture
@@ -50,14 +50,6 @@ async def cluster(apiserver, tmp_path):
             stop.set()
             await asyncio.wait_for(task, 30)
             await client.api("v1", "Namespace").delete(namespace)
-
-
-async def eventually(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while not (value := await check()):
-        assert time.monotonic() < deadline, f"{check.__name__} never held"
-        await asyncio.sleep(0.2)
-    return value
 
 
 async def kubectl(apiserver, *args, stdin: bytes | None = None):

@@ -11,16 +11,14 @@ updates at the next setup.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from kubeletkit import eventually, node_kubeconfig
 
-from pyk8s import pki
 from pyk8s.client import Client, NotFound, load_kubeconfig
 from pyk8s.kubelet import volumes as volumes_module
 from pyk8s.kubelet.envvars import ConfigError
@@ -34,22 +32,6 @@ from pyk8s.kubelet.watchedobjects import (
 )
 
 
-async def eventually(check, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(interval)
-
-
-@pytest.fixture
-async def admin(apiserver):
-    async with Client(load_kubeconfig(apiserver.kubeconfig, component="watched-test")) as c:
-        yield c
-
-
 @pytest.fixture
 def node_name():
     return f"wo-node-{secrets.token_hex(3)}"
@@ -58,26 +40,9 @@ def node_name():
 @pytest.fixture
 async def kubelet_client(apiserver, node_name, tmp_path):
     """A client with ``system:node:<node>`` credentials, as the kubelet's."""
-    ca = pki.ensure_ca(apiserver.data_dir / "pki")
-    conf = pki.ensure_client_kubeconfig(ca, tmp_path, tmp_path / "kubelet.conf", apiserver.url,
-                                        cert_name="kubelet",
-                                        common_name=f"system:node:{node_name}",
-                                        organizations=("system:nodes",))
+    conf = node_kubeconfig(apiserver, node_name, tmp_path)
     async with Client(load_kubeconfig(conf, component="kubelet")) as c:
         yield c
-
-
-@pytest.fixture
-async def namespace(admin):
-    name = f"wo-{secrets.token_hex(4)}"
-    await admin.api("v1", "Namespace").create({"metadata": {"name": name}})
-    await admin.api("v1", "ServiceAccount").create({"metadata": {"name": "default"}},
-                                                   namespace=name)
-    await admin.api("v1", "ConfigMap").create(
-        {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": "test-ca"}},
-        namespace=name)
-    yield name
-    await admin.api("v1", "Namespace").delete(name)
 
 
 async def bound_pod(admin, namespace: str, node: str, name: str, *, volumes: list,
