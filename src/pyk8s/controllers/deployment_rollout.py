@@ -80,7 +80,7 @@ async def _cleanup_unhealthy(s: DeploymentSync, olds: list[dict], max_cleanup: i
 async def _scale_down_olds(s: DeploymentSync, all_rss: list[dict | None],
                            olds: list[dict]) -> int:
     min_available = du.replicas(s.d) - du.max_unavailable(s.d)
-    available = du.status_count(all_rss, "availableReplicas")
+    available = du.available_within_spec(all_rss)
     if available <= min_available:
         return 0
     budget, total = available - min_available, 0

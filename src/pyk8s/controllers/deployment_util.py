@@ -152,6 +152,15 @@ def status_count(rss: list[dict | None], field: str) -> int:
     return sum(status_of(rs, field) for rs in rss if rs is not None)
 
 
+def available_within_spec(rss: list[dict | None]) -> int:
+    """Available pods the ReplicaSets will keep: each one's status.availableReplicas capped
+    at its spec.replicas. A ReplicaSet just scaled down still reports the pods it is about
+    to delete; counting those (as upstream's rolling.go does) lets a second scale-down, run
+    before the ReplicaSet controller caught up, take availability below the minimum."""
+    return sum(min(status_of(rs, "availableReplicas"), replicas(rs))
+               for rs in rss if rs is not None)
+
+
 def find_active_or_latest(new: dict | None, olds: list[dict]) -> dict | None:
     """The only active ReplicaSet, else (none active) the new or newest; None if several."""
     if new is None and not olds:

@@ -92,3 +92,29 @@ def test_replicaset_status_counts_and_failure():
             st["availableReplicas"]) == (2, 1, 1, 1)
     assert st["conditions"][0]["reason"] == "FailedCreate"
     assert "conditions" not in rs_status({**owner, "status": st}, pods, None)
+
+
+class _ScalingSync:
+    """Just enough of DeploymentSync for the old-ReplicaSet reconcile: records each scale."""
+
+    def __init__(self, d: dict, rs_list: list[dict]) -> None:
+        self.d, self.rs_list, self.scaled = d, rs_list, {}
+
+    async def scale_rs_and_record(self, rs: dict, size: int) -> tuple[bool, dict]:
+        self.scaled[rs["metadata"]["name"]] = size
+        current = {**rs, "spec": {**rs["spec"], "replicas": size}}
+        self.rs_list = [current if r["metadata"]["uid"] == rs["metadata"]["uid"] else r
+                        for r in self.rs_list]
+        return True, current
+
+
+async def test_old_replicaset_still_reporting_pods_it_is_deleting_is_not_scaled_to_zero():
+    # The old ReplicaSet was just scaled 4 -> 3 but its status still counts 4 available pods
+    # when the new one's two pods turn available: only one more old pod may go (4 - 1 = 3).
+    from pyk8s.controllers.deployment_rollout import _reconcile_olds
+    old = rs("old", 3, 4)
+    new = rs("new", 2, 2, created="2024-01-02T00:00:00Z")
+    s = _ScalingSync(deploy(4, 1, 1), [old, new])
+    assert await _reconcile_olds(s, [old], new)
+    assert s.scaled == {"old": 1}
+    assert du.available_within_spec([old, new]) == 5
