@@ -299,14 +299,45 @@ def cmd_scheduler(args: argparse.Namespace) -> None:
     _run(main())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser("server", help="run the all-in-one cluster (what `make run` starts)",
-                       description="Run the all-in-one cluster in the foreground: the API "
-                                   "server, then the components that talk to it (controller "
-                                   "manager, scheduler and a kubelet making this machine a "
-                                   "node), each in its own process, restarted if it dies.")
+def _controller_manager_flags(p: argparse.ArgumentParser) -> None:
+    from .controllermanager import add_flags
+
+    add_flags(p)
+    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
+
+
+def _scheduler_flags(p: argparse.ArgumentParser) -> None:
+    from .scheduler.app import add_flags
+
+    add_flags(p)
+    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
+
+
+def _proxy_flags(p: argparse.ArgumentParser) -> None:
+    from .proxy.main import add_flags
+
+    add_flags(p)
+
+
+def _hollow_flags(p: argparse.ArgumentParser) -> None:
+    from .hollow.options import add_flags
+
+    add_flags(p)
+
+
+def _kubelet_flags(p: argparse.ArgumentParser) -> None:
+    from .kubelet.main import add_flags
+
+    add_flags(p)
+
+
+def _images_flags(p: argparse.ArgumentParser) -> None:
+    from .kubelet.imagecmd import add_flags
+
+    add_flags(p)
+
+
+def _server_flags(p: argparse.ArgumentParser) -> None:
     _add_apiserver_flags(p, bind_address="0.0.0.0")
     p.add_argument("--kube-scheduler-arg", action="append", default=[], metavar="ARG",
                    help="extra flag for the scheduler (repeatable)")
@@ -323,61 +354,54 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not run this component (scheduler, controller-manager, kubelet, kube-proxy)")
     p.add_argument("--disable-agent", action="store_true",
                    help="run the control plane alone: no kubelet or kube-proxy on this machine")
-    p.set_defaults(func=cmd_server, parser=p)
-    p = sub.add_parser("apiserver", help="run the Kubernetes API server",
-                       description="Run the Kubernetes API server in the foreground.")
-    _add_apiserver_flags(p)
-    p.set_defaults(func=cmd_apiserver)
-    p = sub.add_parser("controller-manager", help="run the controller manager",
-                       description="Run the controllers that keep resources in their desired "
-                                   "state (kube-controller-manager).")
-    from .controllermanager import add_flags
 
-    add_flags(p)
-    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
-    p.set_defaults(func=cmd_controller_manager)
-    p = sub.add_parser("scheduler", help="run the scheduler",
-                       description="Run the scheduler that binds pods to nodes "
-                                   "(kube-scheduler).")
-    from .scheduler.app import add_flags as add_scheduler_flags
 
-    add_scheduler_flags(p)
-    p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")
-    p.set_defaults(func=cmd_scheduler)
-    p = sub.add_parser("kube-proxy", aliases=["proxy"],
-                       help="run the network proxy (Services -> iptables)",
-                       description="Program this node's iptables so that Service IPs and "
-                                   "NodePorts reach their endpoints (kube-proxy).")
-    from .proxy.main import add_flags as add_proxy_flags
+# (name, aliases, help, description, flags, command). Each command's flags are added only
+# when it is the one being run: a component's flag module imports the component, and the
+# five processes of `pyk8s server` should not each import all of them.
+SUBCOMMANDS = (
+    ("server", (), "run the all-in-one cluster (what `make run` starts)",
+     "Run the all-in-one cluster in the foreground: the API server, then the components "
+     "that talk to it (controller manager, scheduler and a kubelet making this machine a "
+     "node), each in its own process, restarted if it dies.", _server_flags, cmd_server),
+    ("apiserver", (), "run the Kubernetes API server",
+     "Run the Kubernetes API server in the foreground.", _add_apiserver_flags, cmd_apiserver),
+    ("controller-manager", (), "run the controller manager",
+     "Run the controllers that keep resources in their desired state "
+     "(kube-controller-manager).", _controller_manager_flags, cmd_controller_manager),
+    ("scheduler", (), "run the scheduler",
+     "Run the scheduler that binds pods to nodes (kube-scheduler).", _scheduler_flags,
+     cmd_scheduler),
+    ("kube-proxy", ("proxy",), "run the network proxy (Services -> iptables)",
+     "Program this node's iptables so that Service IPs and NodePorts reach their endpoints "
+     "(kube-proxy).", _proxy_flags, cmd_kube_proxy),
+    ("hollow-nodes", (), "simulate many nodes in one process (kubemark)",
+     "Register N simulated nodes that heartbeat and report the pods bound to them as "
+     "running, as kubemark's hollow kubelets and kwok do; nothing is run.", _hollow_flags,
+     cmd_hollow_nodes),
+    ("kubelet", (), "run the node agent",
+     "Register this machine as a Node and run the pods bound to it through a CRI container "
+     "runtime (kubelet).", _kubelet_flags, cmd_kubelet),
+    ("images", (), "manage the node's images (import archives)",
+     "Manage the images of the kubelet's containerd.", _images_flags, cmd_images),
+)
 
-    add_proxy_flags(p)
-    p.set_defaults(func=cmd_kube_proxy)
-    p = sub.add_parser("hollow-nodes", help="simulate many nodes in one process (kubemark)",
-                       description="Register N simulated nodes that heartbeat and report "
-                                   "the pods bound to them as running, as kubemark's "
-                                   "hollow kubelets and kwok do; nothing is run.")
-    from .hollow.options import add_flags as add_hollow_flags
 
-    add_hollow_flags(p)
-    p.set_defaults(func=cmd_hollow_nodes, parser=p)
-    p = sub.add_parser("kubelet", help="run the node agent",
-                       description="Register this machine as a Node and run the pods bound "
-                                   "to it through a CRI container runtime (kubelet).")
-    from .kubelet.main import add_flags as add_kubelet_flags
-
-    add_kubelet_flags(p)
-    p.set_defaults(func=cmd_kubelet)
-    p = sub.add_parser("images", help="manage the node's images (import archives)",
-                       description="Manage the images of the kubelet's containerd.")
-    from .kubelet.imagecmd import add_flags as add_images_flags
-
-    add_images_flags(p)
-    p.set_defaults(func=cmd_images)
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``command``, only that subcommand gets its flags (cheaper to build)."""
+    parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes written in Python.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, aliases, help_text, description, add_flags, func in SUBCOMMANDS:
+        p = sub.add_parser(name, aliases=list(aliases), help=help_text, description=description)
+        if command is None or command == name or command in aliases:
+            add_flags(p)
+        p.set_defaults(func=func, parser=p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), ""))
     args = parser.parse_args(argv)
     args.commands = tuple(_subcommands(parser))
     args.func(args)
