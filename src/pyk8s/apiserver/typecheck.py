@@ -135,6 +135,7 @@ def _go_named(name: str) -> str:
 
 
 _nodes: dict[int, tuple[dict, _Node]] = {}
+_roots: dict[tuple[str, str, str], _Node | None] = {}
 _nodes_generation = -1
 
 
@@ -148,14 +149,24 @@ def _compile(schema: dict) -> _Node:
 
 
 def _root_node(group: str, version: str, kind: str) -> _Node | None:
+    """The kind's compiled root, kept until the definitions change (CRDs come and go)."""
     global _nodes_generation
     if _nodes_generation != definitions.generation():
         _nodes.clear()
+        _roots.clear()
         _nodes_generation = definitions.generation()
+    key = (group, version, kind)
+    try:
+        return _roots[key]
+    except KeyError:
+        pass
     name = definitions.name_for(group, version, kind)
     if name is None or definitions.is_structural(name):
-        return None  # no schema, or a custom resource's
-    return _compile({"$ref": definitions.SOURCE_PREFIX + name})
+        node = None  # no schema, or a custom resource's
+    else:
+        node = _compile({"$ref": definitions.SOURCE_PREFIX + name})
+    _roots[key] = node
+    return node
 
 
 # -- the walk ------------------------------------------------------------------------------
