@@ -5,6 +5,7 @@ lastSuccessfulTime, history-limit cleanup, suspend, and the requeue for the next
 # ruff: noqa: F811 -- pytest fixtures imported from workloadkit are parameters here
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,7 +103,7 @@ async def test_cronjob_schedules_forbids_and_cleans_up(client, namespace):
 
         # the key was requeued for the next minute, not polled
         assert key in ctl.queue._delayed
-        delay = ctl.queue._delayed[key][0] - __import__("asyncio").get_running_loop().time()
+        delay = ctl.queue._delayed[key][0] - asyncio.get_running_loop().time()
         assert 0 < delay <= 60.2
 
 
