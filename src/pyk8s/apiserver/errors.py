@@ -80,6 +80,10 @@ def duplicate(path: str, value: object) -> FieldError:
     return FieldError("FieldValueDuplicate", path, "", value)
 
 
+def field_not_found(path: str, value: object) -> FieldError:
+    return FieldError("FieldValueNotFound", path, "", value)
+
+
 @dataclass
 class APIError(Exception):
     """An error answered as a metav1.Status."""

@@ -287,11 +287,16 @@ class ObjectStore:
                 meta.pop(field, None)
         meta.pop("selfLink", None)
         drop_empty_metadata(meta)
-        if subresource in ("status", "approval", "finalize", "binding"):
+        if subresource in ("status", "approval", "finalize", "binding", "ephemeralcontainers"):
             restored = copy.deepcopy(old)
             if subresource == "status":
                 restored["status"] = new.get("status") or {}
                 _carry_annotations(restored["metadata"], meta)
+            elif subresource == "ephemeralcontainers":
+                restored.setdefault("spec", {})["ephemeralContainers"] = get_path(
+                    new, "spec", "ephemeralContainers")
+                if not restored["spec"]["ephemeralContainers"]:
+                    restored["spec"].pop("ephemeralContainers")
             elif subresource == "finalize":
                 restored.setdefault("spec", {})["finalizers"] = get_path(new, "spec", "finalizers")
                 if not restored["spec"]["finalizers"]:
@@ -332,7 +337,9 @@ class ObjectStore:
         errs = validation.validate_object_meta(
             new, namespaced=rt.namespaced, name_rule=validation.name_rule_for(rt.group, rt.kind))
         errs += validation.validate_object_meta_update(new, old)
-        if subresource != "binding":
+        if subresource and subresource != "binding":
+            errs += strategy.validate_subresource_update(subresource, new, old)
+        elif not subresource:
             errs += strategy.validate_update(new, old)
         if errs:
             raise errors.invalid_object(rt.group, rt.kind, meta.get("name", ""), errs)

@@ -18,6 +18,7 @@ ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "up
 # Subresource name -> (verbs, response kind override or None for the parent's kind).
 SUBRESOURCE_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, str, str] | None]] = {
     "status": (("get", "patch", "update"), None),
+    "ephemeralcontainers": (("get", "patch", "update"), None),
     "scale": (("get", "patch", "update"), ("autoscaling", "v1", "Scale")),
     "binding": (("create",), ("", "v1", "Binding")),
     "eviction": (("create",), ("policy", "v1", "Eviction")),

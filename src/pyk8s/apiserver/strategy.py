@@ -55,6 +55,12 @@ class Strategy:
         """Errors in an update, e.g. immutable fields; defaults to :meth:`validate`."""
         return self.validate(obj)
 
+    def validate_subresource_update(self, subresource: str, obj: dict,
+                                    old: dict) -> list[FieldError]:
+        """Validation of a write through a subresource (the object is already narrowed to
+        what the subresource may change)."""
+        return self.validate_update(obj, old)
+
     def selectable_fields(self, obj: dict) -> dict[str, str]:
         """Extra fields a fieldSelector may use, beyond metadata.name/namespace."""
         return {}

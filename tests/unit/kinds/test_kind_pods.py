@@ -229,3 +229,58 @@ def test_pod_template(create):
     assert "enableServiceLinks" not in obj["template"]["spec"]
     _, errs = create("", "PodTemplate", {"metadata": {"name": "t"}, "template": {"spec": {}}})
     assert errs == ["template.spec.containers: Required value"]
+
+
+def _with_ephemeral(obj: dict, *containers: dict) -> dict:
+    new = copy.deepcopy(obj)
+    new["spec"]["ephemeralContainers"] = [
+        {"imagePullPolicy": "Always", "terminationMessagePolicy": "File", **c}
+        for c in containers]
+    return new
+
+
+def test_ephemeral_containers_only_through_their_subresource(create):
+    _, errs = create("", "Pod", pod(ephemeralContainers=[{"name": "dbg", "image": "busybox"}]))
+    assert errs == ["spec.ephemeralContainers: Forbidden: cannot be set on create"]
+    live, errs = create("", "Pod", pod())
+    strategy = strategy_for("", "Pod")
+    added = _with_ephemeral(live, {"name": "dbg", "image": "busybox", "targetContainerName": "app",
+                                   "resources": {}, "stdin": True, "tty": True})
+    assert strategy.validate_subresource_update("ephemeralcontainers", added, live) == []
+    # the main resource may not change them
+    assert "pod updates may not change fields" in \
+        strategy.validate_update(added, live)[0].message()
+    changed = _with_ephemeral(live, {"name": "dbg", "image": "busybox:1.35"})
+    assert [e.message() for e in strategy.validate_subresource_update(
+        "ephemeralcontainers", changed, added)] == [
+        'Forbidden: existing ephemeral containers "dbg" may not be changed\n']
+    assert [e.message() for e in strategy.validate_subresource_update(
+        "ephemeralcontainers", live, added)] == [
+        'Forbidden: existing ephemeral containers "dbg" may not be removed\n']
+
+
+def test_ephemeral_container_fields(create):
+    live, _ = create("", "Pod", pod(volumes=[{"name": "v", "emptyDir": {}}]))
+    strategy = strategy_for("", "Pod")
+    bad = _with_ephemeral(
+        live, {"name": "app", "image": "busybox"},
+        {"name": "dbg", "image": "busybox", "targetContainerName": "nope",
+         "ports": [{"containerPort": 80, "protocol": "TCP"}], "readinessProbe": {"exec": {"command": ["true"]}},
+         "volumeMounts": [{"name": "v", "mountPath": "/v", "subPath": "x"}]})
+    errs = [f"{e.field}: {e.message()}" for e in
+            strategy.validate_subresource_update("ephemeralcontainers", bad, live)]
+    assert errs == [
+        'spec.ephemeralContainers[0].name: Duplicate value: "app"',
+        'spec.ephemeralContainers[1].targetContainerName: Not found: "nope"',
+        "spec.ephemeralContainers[1].ports: Forbidden: cannot be set for an Ephemeral Container",
+        "spec.ephemeralContainers[1].readinessProbe: Forbidden: cannot be set for an "
+        "Ephemeral Container",
+        "spec.ephemeralContainers[1].volumeMounts[0].subPath: Forbidden: cannot be set for an "
+        "Ephemeral Container"]
+    static = copy.deepcopy(live)
+    static["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "abc"}
+    static["spec"]["nodeName"] = "n"
+    added = _with_ephemeral(static, {"name": "dbg", "image": "busybox"})
+    assert [e.message() for e in strategy.validate_subresource_update(
+        "ephemeralcontainers", added, static)] == [
+        "Forbidden: static pods do not support ephemeral containers"]

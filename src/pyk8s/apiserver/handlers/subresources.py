@@ -1,10 +1,11 @@
-"""Subresources: status, scale, binding, eviction, approval and finalize.
+"""Subresources: status, scale, binding, eviction, approval, finalize, ephemeralcontainers.
 
 Each is a narrow view on its parent object: /status writes only status, /scale
 reads and writes spec.replicas through an autoscaling/v1 Scale, /binding assigns
 a pod to a node, /eviction deletes a pod if its disruption budget allows
 (../eviction.py), /approval writes a CSR's conditions, /finalize writes a
-namespace's spec.finalizers.
+namespace's spec.finalizers, /ephemeralcontainers only a pod's spec.ephemeralContainers
+(what ``kubectl debug`` adds).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ async def handle(req: ResourceRequest) -> web.StreamResponse:
     sub, method = req.info.subresource, req.http.method
     if sub not in req.rt.subresources:
         raise errors.not_found(req.rt.group, f"{req.rt.plural}/{sub}", req.info.name or "")
-    if sub in ("status", "approval"):
+    if sub in ("status", "approval", "ephemeralcontainers"):
         if method == "GET":
             return render_object(req, await req.objects.get(req.rt, req.namespace, req.info.name))
         if method == "PUT":

@@ -187,6 +187,28 @@ def validate_pod_update(new: dict, old: dict) -> list[FieldError]:
     return errs
 
 
+def _validate_pod(obj: dict) -> list[FieldError]:
+    return _validate_pod_annotations(obj) + validate_pod_spec(_spec(obj), "spec", is_pod=True)
+
+
+def validate_ephemeral_containers_update(new: dict, old: dict) -> list[FieldError]:
+    """ValidatePodEphemeralContainersUpdate: ephemeral containers are only ever added
+    (never changed or removed), and not to static pods."""
+    if MIRROR_ANNOTATION in ((old.get("metadata") or {}).get("annotations") or {}):
+        return [forbidden("", "static pods do not support ephemeral containers")]
+    errs = _validate_pod(new)
+    added = {c.get("name"): c for c in _spec(new).get("ephemeralContainers") or ()}
+    for c in (old.get("spec") or {}).get("ephemeralContainers") or ():
+        name = c.get("name")
+        if name not in added:
+            errs.append(forbidden("spec.ephemeralContainers",
+                                  f'existing ephemeral containers "{name}" may not be removed\n'))
+        elif added[name] != c:
+            errs.append(forbidden("spec.ephemeralContainers",
+                                  f'existing ephemeral containers "{name}" may not be changed\n'))
+    return errs
+
+
 def _validate_pod_annotations(obj: dict) -> list[FieldError]:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     errs: list[FieldError] = []
@@ -242,10 +264,19 @@ class PodStrategy(Strategy):
         default_pod_only(spec)
 
     def validate(self, obj: dict) -> list[FieldError]:
-        return _validate_pod_annotations(obj) + validate_pod_spec(_spec(obj), "spec", is_pod=True)
+        errs = _validate_pod(obj)
+        if _spec(obj).get("ephemeralContainers"):
+            errs.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
+        return errs
 
     def validate_update(self, obj: dict, old: dict) -> list[FieldError]:
-        return self.validate(obj) + validate_pod_update(obj, old)
+        return _validate_pod(obj) + validate_pod_update(obj, old)
+
+    def validate_subresource_update(self, subresource: str, obj: dict,
+                                    old: dict) -> list[FieldError]:
+        if subresource == "ephemeralcontainers":
+            return validate_ephemeral_containers_update(obj, old)
+        return self.validate_update(obj, old)
 
     def selectable_fields(self, obj: dict) -> dict[str, str]:
         spec, status = obj.get("spec") or {}, obj.get("status") or {}

@@ -11,7 +11,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..errors import FieldError, duplicate, forbidden, invalid, not_supported, required
+from ..errors import (
+    FieldError,
+    duplicate,
+    field_not_found,
+    forbidden,
+    invalid,
+    not_supported,
+    required,
+)
 from ..validation import (
     inclusive_range_error,
     is_dns1123_subdomain,
@@ -204,6 +212,35 @@ def _validate_containers(spec: dict, path: str, volumes: set[str]) -> list[Field
                             "may not be set for init containers without restartPolicy=Always",
                         )
                     )
+    targets = set(names)
+    for i, c in enumerate(spec.get("ephemeralContainers") or []):
+        p = f"{path}.ephemeralContainers[{i}]"
+        errs += validate_container_common(c, p, volumes)
+        if c.get("name") in names:
+            errs.append(duplicate(f"{p}.name", c.get("name")))
+        elif c.get("name"):
+            names.add(c["name"])
+        target = c.get("targetContainerName")
+        if target and target not in targets:
+            errs.append(field_not_found(f"{p}.targetContainerName", target))
+        errs += _ephemeral_only(c, p)
+    return errs
+
+
+#: What an ephemeral container may not have, in upstream's field order: they are not to
+#: be relied on for the pod's service (validateEphemeralContainers' allow list).
+_NOT_FOR_EPHEMERAL = ("ports", "resources", "resizePolicy", "restartPolicy", "livenessProbe",
+                      "readinessProbe", "startupProbe", "lifecycle")
+_EPHEMERAL_MESSAGE = "cannot be set for an Ephemeral Container"
+
+
+def _ephemeral_only(c: dict, path: str) -> list[FieldError]:
+    errs = [forbidden(f"{path}.{name}", _EPHEMERAL_MESSAGE)
+            for name in _NOT_FOR_EPHEMERAL if c.get(name) not in (None, {}, [], "")]
+    for i, mount in enumerate(c.get("volumeMounts") or []):
+        for name in ("subPath", "subPathExpr"):
+            if mount.get(name):
+                errs.append(forbidden(f"{path}.volumeMounts[{i}].{name}", _EPHEMERAL_MESSAGE))
     return errs
 
 
