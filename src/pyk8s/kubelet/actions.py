@@ -12,6 +12,8 @@ backoff, :func:`compute_pod_actions` decides, without calling anything:
 * which app containers to start: never run, exited and due a restart per restartPolicy
   (Always; OnFailure on a non-zero exit), or running with a changed spec or a failed
   liveness/startup probe (those are killed first);
+* which ephemeral containers (``kubectl debug``) to start: each once, in the running
+  sandbox, never restarted nor killed for the pod's sake while it runs;
 * whether the whole pod is done (nothing running, nothing to start): the sandbox is stopped.
 
 A restart of a container that ran before waits out its backoff (10 s doubling to
@@ -130,6 +132,7 @@ class PodActions:
     attempt: int = 0
     start_init: str | None = None
     start: list[str] = field(default_factory=list)
+    start_ephemeral: list[str] = field(default_factory=list)
     kill: dict[str, str] = field(default_factory=dict)  # container id -> why
     waiting: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (reason, msg)
     retry_after: float | None = None
@@ -232,6 +235,9 @@ def compute_pod_actions(pod: dict, rp: RuntimePod, *, backoff: RestartBackoff,
     _kill_unwanted(actions, pod, rp, keep)
     if not keep and not actions.start and not actions.waiting and not actions.create_sandbox:
         actions.kill_pod = actions.pod_done = True
+    elif not actions.create_sandbox:
+        actions.start_ephemeral = [c["name"] for c in spec.get("ephemeralContainers") or ()
+                                   if rp.latest(c["name"]) is None]
     return actions
 
 
@@ -253,7 +259,8 @@ def _why_restart(container: dict, status: ContainerStatus,
 def _kill_unwanted(actions: PodActions, pod: dict, rp: RuntimePod, keep: set[str]) -> None:
     """Running containers the spec no longer has (or a replaced sandbox's) are killed."""
     spec = pod.get("spec") or {}
-    wanted = {c["name"] for c in spec.get("containers") or ()}
+    wanted = {c["name"] for c in (spec.get("containers") or []) +
+              (spec.get("ephemeralContainers") or [])}
     init = {c["name"] for c in spec.get("initContainers") or ()}
     for status in rp.running():
         name = container_name(status)

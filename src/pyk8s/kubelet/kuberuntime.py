@@ -171,6 +171,16 @@ class PodRuntime:
                                                  sandbox.ip, volume_paths)
             if problem:
                 waiting[name] = problem
+        ephemeral = {c["name"]: c for c in (pod.get("spec") or {}).get("ephemeralContainers")
+                     or ()}
+        running = running_by_name(rp)
+        for name in actions.start_ephemeral:
+            container = ephemeral[name]
+            target = running.get(container.get("targetContainerName") or "", "")
+            problem = await self.start_container(pod, container, rp, sandbox_id, config,
+                                                 sandbox.ip, volume_paths, pid_target_id=target)
+            if problem:
+                waiting[name] = problem
         return waiting
 
     def _sandbox_config(self, pod: dict, attempt: int):
@@ -202,7 +212,8 @@ class PodRuntime:
 
     async def start_container(self, pod: dict, container: dict, rp: RuntimePod,
                               sandbox_id: str, sandbox_config, pod_ip: str,
-                              volume_paths: dict[str, str]) -> tuple[str, str] | None:
+                              volume_paths: dict[str, str], *, pid_target_id: str = ""
+                              ) -> tuple[str, str] | None:
         """Pull, configure, create and start; a user-fixable failure is returned."""
         name = container["name"]
         problem = await self.images.ensure(pod, container)
@@ -218,6 +229,7 @@ class PodRuntime:
         count = restart_count(previous) + 1 if previous is not None else 0
         config = container_config(pod, container, env=env, restart_count=count,
                                   volume_paths=volume_paths)
+        config.pid_target_id = pid_target_id
         cid = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         self.recorder.event(pod, reason="Created", action="Create",
                             note=f"Created container {name}")

@@ -2,10 +2,11 @@
 
 Pure: given the pod, its :class:`RuntimePod`, why containers wait (from the last
 sync's actions), probe results and the node's IP, :func:`pod_status` builds
-``phase``, the five conditions, ``containerStatuses``/``initContainerStatuses``
-(state from the newest instance, ``lastState`` from the one before, restartCount from
-the container's annotation, ``containerID`` as ``<runtime>://<id>``), host and pod IPs
-(the sandbox's) and ``startTime``. Fields the kubelet does not own (``qosClass``,
+``phase``, the five conditions, ``containerStatuses``/``initContainerStatuses``/
+``ephemeralContainerStatuses`` (state from the newest instance, ``lastState`` from the
+one before, restartCount from the container's annotation, ``containerID`` as
+``<runtime>://<id>``; ephemeral containers are never ready and count for neither phase
+nor conditions), host and pod IPs (the sandbox's) and ``startTime``. Fields the kubelet does not own (``qosClass``,
 ``nominatedNodeName``, other conditions) are left to the strategic merge patch.
 
 The phase follows ``getPhase``: pending while init containers have not finished;
@@ -239,6 +240,11 @@ def pod_status(pod: dict, rp: RuntimePod, inputs: StatusInputs) -> dict:
         s.pop("sidecar", None)
     if inits:
         out["initContainerStatuses"] = inits
+    ephemeral = [{**container_status(c, rp, inputs, default_wait="ContainerCreating"),
+                  "ready": False}
+                 for c in spec.get("ephemeralContainers") or ()]
+    if ephemeral:
+        out["ephemeralContainerStatuses"] = ephemeral
     sandbox = rp.ready_sandbox() or (rp.sandboxes[0] if rp.sandboxes else None)
     ip = (sandbox.ip if sandbox else "") or current.get("podIP") or ""
     if spec.get("hostNetwork"):

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from . import logs, portforward, remotecommand
-from .containers import POD_UID
+from .containers import CONTAINER_NAME, POD_UID
 from .runtime import Runtime, RuntimeError_
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,7 @@ class KubeletServer:
         pod = self.pods(ns, name)
         if pod is None:
             return web.Response(status=404, text="pod does not exist")
-        container_id = running_container_id(pod, container)
+        container_id = await self._running_container(pod, container)
         if container_id is None:
             return web.Response(status=404, text=f'container not found ("{container}")')
         try:
@@ -225,6 +225,24 @@ class KubeletServer:
         log.debug("exec %s in %s/%s/%s ended with %s", opts.command, ns, name, container, code)
         return ws
 
+    async def _running_container(self, pod: dict, container: str) -> str | None:
+        """The running container ``container`` of ``pod``: from the pod's status, else
+        from the runtime (as upstream's findContainer), since the status this kubelet just
+        wrote may not have come back through its watch yet (a client that saw it first,
+        such as ``kubectl debug`` attaching to a new ephemeral container, would miss it)."""
+        found = running_container_id(pod, container)
+        if found is not None:
+            return found
+        try:
+            candidates = await self.runtime.list_containers(
+                labels={POD_UID: pod["metadata"].get("uid", ""), CONTAINER_NAME: container},
+                brief=True)
+        except RuntimeError_ as err:
+            log.debug("looking up container %s: %s", container, err)
+            return None
+        running = [c for c in candidates if c.state == "CONTAINER_RUNNING"]
+        return max(running, key=lambda c: c.created_at).id if running else None
+
     # --- attach ------------------------------------------------------------------------
 
     async def attach(self, request: web.Request) -> web.StreamResponse:
@@ -238,7 +256,7 @@ class KubeletServer:
         pod = self.pods(ns, name)
         if pod is None:
             return web.Response(status=404, text="pod does not exist")
-        container_id = running_container_id(pod, container)
+        container_id = await self._running_container(pod, container)
         if container_id is None:
             return web.Response(status=404, text=f'container not found ("{container}")')
         try:

@@ -19,6 +19,9 @@ the kubelet:
   server bound to the pod's own loopback;
 * the Python client's ``stream()``: exec (also on a tty) and attach with stdin, also to
   a ``tty: true`` container, whose terminal follows a resize;
+* ``kubectl debug``: an ephemeral container added to a running pod, attached with ``-i``,
+  sees the target container's processes (their PID namespace), shows in the pod's
+  ``ephemeralContainerStatuses`` and its logs, and leaves the pod running and ready;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -299,6 +302,51 @@ def test_attach_and_port_forward(node, kubectl, ns):
         assert wait_until(lambda: node.wget(loopback).stdout, 30,
                           "the pod's loopback-only server") == "loopback only\n"
         assert forward.proc.poll() is None
+
+
+def test_kubectl_debug_ephemeral_container(node, kubectl):
+    _apply(kubectl, _pod("target", _sh("app", "exec sleep 3601")))
+    _running(kubectl, "target", 1)
+    # as with docker, the end of a non-stdinOnce attach's input detaches it: keep it open
+    debug = subprocess.Popen([*kubectl.prefix, "kubectl", "debug", "target", "-i", "--quiet",
+                              "--image=busybox", "--target=app", "--container=dbg", "--",
+                              "sh", "-c", "read go; ps -o args; echo $go"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, bufsize=1, env=kubectl.env,
+                             cwd=kubectl.workdir)
+    try:
+        debug.stdin.write("done\n")
+        debug.stdin.flush()
+        lines = []
+        while not lines or lines[-1] != "done":
+            line = debug.stdout.readline()
+            assert line, (lines, debug.kill(), debug.communicate())
+            lines.append(line.rstrip("\n"))
+        debug.communicate(timeout=60)
+    finally:
+        if debug.poll() is None:
+            debug.kill()
+            debug.wait()
+    assert "sleep 3601" in lines, lines  # the target container's processes
+    wait_until(lambda: kubectl.jsonpath(
+        "get", "pod", "target",
+        path="{.status.ephemeralContainerStatuses[?(@.name=='dbg')].state.terminated.exitCode}"
+    ) == "0", 60, "the ephemeral container done")
+    assert kubectl("logs", "target", "-c", "dbg").stdout.splitlines()[-1] == "done"
+    pod = json.loads(kubectl("get", "pod", "target", "-o", "json").stdout)
+    assert pod["spec"]["ephemeralContainers"][0]["targetContainerName"] == "app"
+    (app,) = pod["status"]["containerStatuses"]
+    assert app["ready"] and app["restartCount"] == 0 and "running" in app["state"]
+    (dbg,) = pod["status"]["ephemeralContainerStatuses"]
+    assert dbg["ready"] is False and dbg["containerID"].startswith("containerd://")
+    # ephemeral containers are never restarted, changed or removed
+    time.sleep(2)
+    assert kubectl.jsonpath("get", "pod", "target", path="{.status.ephemeralContainerStatuses[0]"
+                            ".restartCount}") == "0"
+    refused = kubectl.fails("patch", "pod", "target", "--subresource=ephemeralcontainers",
+                            "--type=json", "-p", '[{"op": "remove", '
+                                                 '"path": "/spec/ephemeralContainers/0"}]')
+    assert 'existing ephemeral containers "dbg" may not be removed' in refused.stderr
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):

@@ -184,6 +184,42 @@ def test_phase_and_status(policy, containers, waiting, phase):
         assert status["containerStatuses"][0]["containerID"].startswith("containerd://")
 
 
+DEBUG = {"name": "dbg", "image": "busybox", "targetContainerName": "app", "stdin": True}
+
+
+def test_ephemeral_container_starts_once_and_is_left_running():
+    pod = _pod()
+    pod["spec"]["ephemeralContainers"] = [DEBUG]
+    app = _c("app", "RUNNING")
+    actions = compute_pod_actions(pod, RuntimePod([_sandbox()], [app]), backoff=RestartBackoff())
+    assert actions.start_ephemeral == ["dbg"] and actions.kill == {}
+    # not before the sandbox runs
+    assert compute_pod_actions(pod, RuntimePod(), backoff=RestartBackoff()).start_ephemeral == []
+    running = RuntimePod([_sandbox()], [app, _c("dbg", "RUNNING", spec=DEBUG)])
+    actions = compute_pod_actions(pod, running, backoff=RestartBackoff())
+    assert actions.start_ephemeral == [] and actions.kill == {}
+    exited = RuntimePod([_sandbox()], [app, _c("dbg", "EXITED", 1, spec=DEBUG)])
+    actions = compute_pod_actions(pod, exited, backoff=RestartBackoff())
+    assert actions.start_ephemeral == [] and not actions.pod_done
+    status = pod_status(pod, running, StatusInputs(host_ip="1.2.3.4", now="t"))
+    (debug,) = status["ephemeralContainerStatuses"]
+    assert debug["name"] == "dbg" and "running" in debug["state"] and debug["ready"] is False
+    assert status["phase"] == "Running"
+    assert {c["type"]: c["status"] for c in status["conditions"]}["Ready"] == "True"
+
+
+def test_ephemeral_container_shares_its_targets_pid_namespace():
+    from pyk8s.kubelet.runtime import PodSandboxConfig
+    from pyk8s.kubelet.runtime.crimap import container_config as cri_config
+    cfg = container_config(POD, DEBUG, env={}, restart_count=0, volume_paths={})
+    cfg.pid_target_id = "abc"
+    sandbox = PodSandboxConfig(name="p", uid="u", namespace="ns")
+    options = cri_config(cfg, sandbox).linux.security_context.namespace_options
+    assert (options.pid, options.target_id) == (3, "abc")  # CRI's TARGET
+    cfg.pid_target_id = ""
+    assert cri_config(cfg, sandbox).linux.security_context.namespace_options.pid == 1  # CONTAINER
+
+
 def test_atomic_writer(tmp_path):
     target = str(tmp_path / "vol")
     assert write_atomic(target, {"a": (b"1", 0o644), "b": (b"2", 0o600)})

@@ -9,6 +9,8 @@ import aiohttp
 import pytest
 
 from pyk8s import pki
+from pyk8s.kubelet.containers import CONTAINER_NAME, POD_UID
+from pyk8s.kubelet.runtime import ContainerConfig, PodSandboxConfig
 from pyk8s.kubelet.runtime.fake import FakeRuntime
 from pyk8s.kubelet.server import KubeletServer, ServerTLS, log_container_id
 
@@ -96,3 +98,19 @@ def test_log_container_id(pod, previous, expected):
         assert log_container_id(pod, "c", previous) == expected
     except LookupError as err:
         assert str(err) == expected
+
+
+async def test_streams_find_a_container_the_pod_status_does_not_show_yet():
+    # the status the kubelet just wrote may not be back through its watch when a client
+    # that saw it (kubectl debug, attaching to a new ephemeral container) connects
+    runtime = FakeRuntime()
+    sandbox = PodSandboxConfig(name="p", uid="u1", namespace="ns")
+    sandbox_id = await runtime.run_pod_sandbox(sandbox)
+    cid = await runtime.create_container(sandbox_id, ContainerConfig(
+        name="dbg", image="busybox", labels={POD_UID: "u1", CONTAINER_NAME: "dbg"}), sandbox)
+    await runtime.start_container(cid)
+    pod = {"metadata": {"name": "p", "namespace": "ns", "uid": "u1"},
+           "status": {"containerStatuses": []}}
+    server = KubeletServer(runtime, lambda ns, name: pod, authorize=None)
+    assert await server._running_container(pod, "dbg") == cid
+    assert await server._running_container(pod, "other") is None

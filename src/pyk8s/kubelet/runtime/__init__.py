@@ -77,6 +77,8 @@ class ContainerConfig:
     readonly_rootfs: bool = False
     add_capabilities: list[str] = field(default_factory=list)
     drop_capabilities: list[str] = field(default_factory=list)
+    # an ephemeral container's targetContainerName: share that container's PID namespace
+    pid_target_id: str = ""
 
 
 @dataclass

@@ -43,9 +43,10 @@ def auth_config(auth: AuthConfig) -> pb.AuthConfig:
                          registry_token=auth.registry_token)
 
 
-def namespace_options(host_network: bool) -> pb.NamespaceOption:
+def namespace_options(host_network: bool, pid_target_id: str = "") -> pb.NamespaceOption:
     return pb.NamespaceOption(network=pb.NODE if host_network else pb.POD,
-                              pid=pb.CONTAINER, ipc=pb.POD)
+                              pid=pb.TARGET if pid_target_id else pb.CONTAINER, ipc=pb.POD,
+                              target_id=pid_target_id)
 
 
 def port_mapping(pm: dict) -> pb.PortMapping:
@@ -85,7 +86,7 @@ def container_config(cfg: ContainerConfig, sandbox: PodSandboxConfig) -> pb.Cont
         capabilities=pb.Capability(add_capabilities=cfg.add_capabilities,
                                    drop_capabilities=cfg.drop_capabilities),
         privileged=cfg.privileged,
-        namespace_options=namespace_options(sandbox.host_network),
+        namespace_options=namespace_options(sandbox.host_network, cfg.pid_target_id),
         readonly_rootfs=cfg.readonly_rootfs,
     )
     if cfg.run_as_user is not None:
