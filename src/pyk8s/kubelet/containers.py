@@ -55,7 +55,9 @@ def sandbox_config(pod: dict, *, attempt: int, log_root: str, cluster_dns: list[
         log_directory=os.path.join(log_root, f"{namespace}_{meta['name']}_{meta['uid']}"),
         labels={**(meta.get("labels") or {}), **pod_labels(pod)},
         annotations={**(meta.get("annotations") or {}), SANDBOX_ATTEMPT: str(attempt)},
-        host_network=bool(spec.get("hostNetwork")), port_mappings=ports)
+        host_network=bool(spec.get("hostNetwork")), host_pid=bool(spec.get("hostPID")),
+        host_ipc=bool(spec.get("hostIPC")), share_pid=bool(spec.get("shareProcessNamespace")),
+        port_mappings=ports)
     policy = spec.get("dnsPolicy", "ClusterFirst")
     cluster_first = policy == "ClusterFirstWithHostNet" or (
         policy == "ClusterFirst" and not spec.get("hostNetwork"))

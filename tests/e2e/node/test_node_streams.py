@@ -22,6 +22,9 @@ the kubelet:
 * ``kubectl debug``: an ephemeral container added to a running pod, attached with ``-i``,
   sees the target container's processes (their PID namespace), shows in the pod's
   ``ephemeralContainerStatuses`` and its logs, and leaves the pod running and ready;
+* a pod's PID namespace: shared by its containers with ``shareProcessNamespace``, the
+  node's with ``hostPID`` (also ``kubectl debug node/NAME``, whose pod has the node's
+  namespaces and root filesystem at /host);
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -347,6 +350,33 @@ def test_kubectl_debug_ephemeral_container(node, kubectl):
                             "--type=json", "-p", '[{"op": "remove", '
                                                  '"path": "/spec/ephemeralContainers/0"}]')
     assert 'existing ephemeral containers "dbg" may not be removed' in refused.stderr
+
+
+def test_pid_namespaces_and_debugging_the_node(node, kubectl):
+    _apply(kubectl,
+           _pod("shared", _sh("a", "exec sleep 3602"), _sh("b", "exec sleep 3603"),
+                shareProcessNamespace=True),
+           _pod("host", _sh("c", "exec sleep 3604"), hostPID=True),
+           _pod("alone", _sh("d", "exec sleep 3605")))
+    for name, containers in (("shared", 2), ("host", 1), ("alone", 1)):
+        _running(kubectl, name, containers)
+
+    def processes(pod: str, container: str) -> list[str]:
+        return kubectl("exec", pod, "-c", container, "--", "ps", "-o", "args").stdout.splitlines()
+
+    assert "sleep 3603" in processes("shared", "a")
+    assert "sleep 3602" in processes("shared", "b")
+    on_host = processes("host", "c")
+    assert "sleep 3605" in on_host and any("containerd" in p for p in on_host), on_host
+    assert "sleep 3604" not in processes("alone", "d")
+
+    created = kubectl("debug", f"node/{NODE}", "--image=busybox", "--profile=general", "--",
+                      "sh", "-c", "test -d /host/proc/1 && echo host root; "
+                                  "ps -o args | grep -q 'sleep 360[5]' && echo host pids")
+    name = re.search(r"Creating debugging pod (\S+)", created.stdout + created.stderr).group(1)
+    wait_until(lambda: kubectl.jsonpath("get", "pod", name, path="{.status.phase}") ==
+               "Succeeded", 60, "the node debugging pod done")
+    assert kubectl("logs", name).stdout == "host root\nhost pids\n"
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):

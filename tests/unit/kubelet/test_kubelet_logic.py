@@ -220,6 +220,24 @@ def test_ephemeral_container_shares_its_targets_pid_namespace():
     assert cri_config(cfg, sandbox).linux.security_context.namespace_options.pid == 1  # CONTAINER
 
 
+@pytest.mark.parametrize("spec,pid,ipc", [
+    ({}, 1, 0), ({"shareProcessNamespace": True}, 0, 0), ({"hostPID": True}, 2, 0),
+    ({"hostIPC": True}, 1, 2), ({"hostPID": True, "shareProcessNamespace": True}, 2, 0)])
+def test_pod_namespaces(spec, pid, ipc):
+    # CRI's NamespaceMode: POD 0, CONTAINER 1, NODE 2
+    from pyk8s.kubelet.containers import sandbox_config
+    from pyk8s.kubelet.runtime.crimap import container_config as cri_config
+    from pyk8s.kubelet.runtime.crimap import sandbox_config as cri_sandbox
+    pod = {**POD, "spec": {**POD.get("spec", {}), **spec}}
+    sandbox = sandbox_config(pod, attempt=0, log_root="/l", cluster_dns=[],
+                             cluster_domain="cluster.local")
+    for options in (cri_sandbox(sandbox).linux.security_context.namespace_options,
+                    cri_config(container_config(pod, APP, env={}, restart_count=0,
+                                                volume_paths={}), sandbox)
+                    .linux.security_context.namespace_options):
+        assert (options.pid, options.ipc, options.network) == (pid, ipc, 0)
+
+
 def test_atomic_writer(tmp_path):
     target = str(tmp_path / "vol")
     assert write_atomic(target, {"a": (b"1", 0o644), "b": (b"2", 0o600)})

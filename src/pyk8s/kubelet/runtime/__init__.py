@@ -25,6 +25,9 @@ class PodSandboxConfig:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     host_network: bool = False
+    host_pid: bool = False  # the node's PID namespace (hostPID)
+    host_ipc: bool = False  # the node's IPC namespace (hostIPC)
+    share_pid: bool = False  # one PID namespace for the pod (shareProcessNamespace)
     dns_servers: list[str] = field(default_factory=list)
     dns_searches: list[str] = field(default_factory=list)
     dns_options: list[str] = field(default_factory=list)

@@ -43,10 +43,19 @@ def auth_config(auth: AuthConfig) -> pb.AuthConfig:
                          registry_token=auth.registry_token)
 
 
-def namespace_options(host_network: bool, pid_target_id: str = "") -> pb.NamespaceOption:
-    return pb.NamespaceOption(network=pb.NODE if host_network else pb.POD,
-                              pid=pb.TARGET if pid_target_id else pb.CONTAINER, ipc=pb.POD,
-                              target_id=pid_target_id)
+def namespace_options(sandbox: PodSandboxConfig, pid_target_id: str = "") -> pb.NamespaceOption:
+    """Upstream's namespacesForPod: the node's network, PID and IPC namespaces when the
+    pod asks for them; else one network and IPC namespace per pod, and a PID namespace per
+    container (per pod with shareProcessNamespace; an ephemeral container's target's)."""
+    if sandbox.host_pid:
+        pid = pb.NODE
+    elif pid_target_id:
+        pid = pb.TARGET
+    else:
+        pid = pb.POD if sandbox.share_pid else pb.CONTAINER
+    return pb.NamespaceOption(network=pb.NODE if sandbox.host_network else pb.POD, pid=pid,
+                              ipc=pb.NODE if sandbox.host_ipc else pb.POD,
+                              target_id=pid_target_id if pid == pb.TARGET else "")
 
 
 def port_mapping(pm: dict) -> pb.PortMapping:
@@ -76,7 +85,7 @@ def sandbox_config(cfg: PodSandboxConfig) -> pb.PodSandboxConfig:
         linux=pb.LinuxPodSandboxConfig(
             cgroup_parent=cfg.cgroup_parent,
             security_context=pb.LinuxSandboxSecurityContext(
-                namespace_options=namespace_options(cfg.host_network)),
+                namespace_options=namespace_options(cfg)),
         ),
     )
 
@@ -86,7 +95,7 @@ def container_config(cfg: ContainerConfig, sandbox: PodSandboxConfig) -> pb.Cont
         capabilities=pb.Capability(add_capabilities=cfg.add_capabilities,
                                    drop_capabilities=cfg.drop_capabilities),
         privileged=cfg.privileged,
-        namespace_options=namespace_options(sandbox.host_network, cfg.pid_target_id),
+        namespace_options=namespace_options(sandbox, cfg.pid_target_id),
         readonly_rootfs=cfg.readonly_rootfs,
     )
     if cfg.run_as_user is not None:
