@@ -3,7 +3,8 @@
 The imperative half of upstream's ``kuberuntime_manager.go``/``kuberuntime_container.go``
 (the decisions are :mod:`.actions`): list what the runtime has per pod, create the
 sandbox, have the image pulled (:mod:`.imagemanager`), build the container's environment
-(fetching the ConfigMaps/Secrets it reads) and config, create and start it, and stop
+(fetching the ConfigMaps/Secrets it reads), its config and the pod's managed
+``/etc/hosts`` (:mod:`.etchosts`), create and start it, and stop
 containers and sandboxes with a grace period. Failures a user can fix are reported
 back as waiting reasons (``ErrImagePull``, ``CreateContainerConfigError``,
 ``PostStartHookError``) rather than raised, as the kubelet does.
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass
 
 from ..client import Client, EventRecorder, NotFound
 from ..client.errors import ClientError
+from . import etchosts
 from .actions import (
     CRASH_LOOP,
     EXITED,
@@ -45,7 +48,7 @@ from .envvars import (
 )
 from .hooks import POST_START, PRE_STOP, describe, hook_handler, run_hook
 from .imagemanager import ImageManager
-from .runtime import Runtime, RuntimeError_
+from .runtime import Mount, Runtime, RuntimeError_
 from .watchedobjects import NotSynced, WatchedObjects
 
 log = logging.getLogger("pyk8s.kubelet.kuberuntime")
@@ -61,6 +64,7 @@ class RuntimeOptions:
     log_root: str
     cluster_dns: tuple[str, ...] = ()
     cluster_domain: str = "cluster.local"
+    pods_dir: str = ""  # <root dir>/pods: each pod's directory (its etc-hosts); "" for none
 
 
 async def runtime_pods(runtime: Runtime, uid: str | None = None, *,
@@ -230,6 +234,9 @@ class PodRuntime:
         config = container_config(pod, container, env=env, restart_count=count,
                                   volume_paths=volume_paths)
         config.pid_target_id = pid_target_id
+        hosts = await self._hosts_file(pod, container, pod_ip)
+        if hosts:
+            config.mounts.append(Mount(container_path=etchosts.CONTAINER_PATH, host_path=hosts))
         cid = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         self.recorder.event(pod, reason="Created", action="Create",
                             note=f"Created container {name}")
@@ -245,6 +252,18 @@ class PodRuntime:
                             note=f"Started container {name}")
         await self._remove_old(rp, name, keep=previous.id if previous else "")
         return await self._post_start(pod, container, cid, pod_ip)
+
+    async def _hosts_file(self, pod: dict, container: dict, pod_ip: str) -> str:
+        """The pod's managed /etc/hosts, written now; "" when the container gets none."""
+        host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
+        ip = self.opts.host_ip if host_network else pod_ip
+        if not self.opts.pods_dir or not ip or not etchosts.wants_hosts_file(container):
+            return ""
+        node_hosts = await asyncio.to_thread(etchosts.read_node_hosts) if host_network else ""
+        content = etchosts.hosts_file_content(pod, [ip], self.opts.cluster_domain, node_hosts)
+        path = os.path.join(self.opts.pods_dir, pod["metadata"]["uid"], "etc-hosts")
+        await asyncio.to_thread(etchosts.write_hosts_file, path, content)
+        return path
 
     async def _post_start(self, pod: dict, container: dict, cid: str,
                           pod_ip: str) -> tuple[str, str] | None:

@@ -165,7 +165,8 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                 RuntimeOptions(node_name=opts.node_name, host_ip=node_ip,
                                log_root=os.path.join(opts.root_dir, "pod-logs"),
                                cluster_dns=opts.cluster_dns,
-                               cluster_domain=opts.cluster_domain),
+                               cluster_domain=opts.cluster_domain,
+                               pods_dir=os.path.join(opts.root_dir, "pods")),
                 services=services.store, allocatable=machine_allocatable, backoff=backoff,
                 configmaps=volumes.configmaps, secrets=volumes.secrets)
             static: StaticPods | None = None

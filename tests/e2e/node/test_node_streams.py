@@ -25,6 +25,8 @@ the kubelet:
 * a pod's PID namespace: shared by its containers with ``shareProcessNamespace``, the
   node's with ``hostPID`` (also ``kubectl debug node/NAME``, whose pod has the node's
   namespaces and root filesystem at /host);
+* the kubelet-managed ``/etc/hosts``: the pod's IP with its hostname (and subdomain
+  FQDN), ``hostAliases``; a hostNetwork pod's is the node's own file;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -377,6 +379,23 @@ def test_pid_namespaces_and_debugging_the_node(node, kubectl):
     wait_until(lambda: kubectl.jsonpath("get", "pod", name, path="{.status.phase}") ==
                "Succeeded", 60, "the node debugging pod done")
     assert kubectl("logs", name).stdout == "host root\nhost pids\n"
+
+
+def test_managed_etc_hosts(node, kubectl, ns):
+    _apply(kubectl,
+           _pod("named", _sh("c", "exec sleep 3606"), hostname="db", subdomain="peers",
+                hostAliases=[{"ip": "10.1.2.3", "hostnames": ["foo.local", "bar.local"]}]),
+           _pod("onhost", _sh("c", "exec sleep 3607"), hostNetwork=True))
+    pod = _running(kubectl, "named", 1)
+    ip = pod["status"]["podIP"]
+    hosts = kubectl("exec", "named", "--", "cat", "/etc/hosts").stdout
+    assert hosts.startswith("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n")
+    assert f"{ip}\tdb.peers.{ns}.svc.cluster.local\tdb\n" in hosts, hosts
+    assert hosts.endswith("# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar.local\n")
+    _running(kubectl, "onhost", 1)
+    with open("/etc/hosts", encoding="utf-8") as node_file:
+        assert kubectl("exec", "onhost", "--", "cat", "/etc/hosts").stdout == \
+            "# Kubernetes-managed hosts file.\n" + node_file.read()
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):
