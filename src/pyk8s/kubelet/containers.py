@@ -135,3 +135,43 @@ def _security(config: ContainerConfig, pod: dict, container: dict) -> None:
     caps = ctx.get("capabilities") or {}
     config.add_capabilities = list(caps.get("add") or ())
     config.drop_capabilities = list(caps.get("drop") or ())
+    config.no_new_privs = ctx.get("allowPrivilegeEscalation") is False
+    profile = ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}
+    config.seccomp = profile.get("type") if profile.get("type") in SECCOMP_TYPES else ""
+    groups = [int(g) for g in pod_ctx.get("supplementalGroups") or ()]
+    if pod_ctx.get("fsGroup") is not None:
+        groups.append(int(pod_ctx["fsGroup"]))
+    config.supplemental_groups = groups
+
+
+#: seccompProfile types passed to the runtime; Localhost profiles are not supported.
+SECCOMP_TYPES = ("RuntimeDefault", "Unconfined")
+
+
+def effective_non_root(pod: dict, container: dict) -> tuple[bool, int | None]:
+    """(runAsNonRoot, runAsUser), the container's context overriding the pod's."""
+    pod_ctx = (pod.get("spec") or {}).get("securityContext") or {}
+    ctx = container.get("securityContext") or {}
+    user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
+    return bool(ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))), \
+        None if user is None else int(user)
+
+
+def non_root_problem(pod: dict, container: dict, image_uid: int | None,
+                     image_user: str) -> str:
+    """Why ``container`` may not run under runAsNonRoot ("" when it may), as upstream's
+    verifyRunAsNonRoot: the effective runAsUser decides, else the image's user."""
+    non_root, user = effective_non_root(pod, container)
+    if not non_root:
+        return ""
+    meta = pod["metadata"]
+    where = f'(pod: "{meta["name"]}_{meta.get("namespace", "")}({meta.get("uid", "")})", ' \
+            f'container: {container["name"]})'
+    if user is not None:
+        return f"container's runAsUser breaks non-root policy {where}" if user == 0 else ""
+    if image_uid == 0:
+        return f"container has runAsNonRoot and image will run as root {where}"
+    if image_uid is None and image_user:
+        return (f"container has runAsNonRoot and image has non-numeric user ({image_user}), "
+                f"cannot verify user is non-root {where}")
+    return ""

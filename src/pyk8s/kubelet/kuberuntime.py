@@ -37,7 +37,13 @@ from .actions import (
     container_name,
     restart_count,
 )
-from .containers import POD_UID, container_config, sandbox_config
+from .containers import (
+    POD_UID,
+    container_config,
+    effective_non_root,
+    non_root_problem,
+    sandbox_config,
+)
 from .envvars import (
     ConfigError,
     build_env,
@@ -225,6 +231,7 @@ class PodRuntime:
             return problem
         try:
             env = await self._env(pod, container, pod_ip)
+            await self._verify_non_root(pod, container)
         except ConfigError as err:
             self.recorder.event(pod, type="Warning", reason="Failed", action="Create",
                                 note=f"Error: {err}")
@@ -252,6 +259,17 @@ class PodRuntime:
                             note=f"Started container {name}")
         await self._remove_old(rp, name, keep=previous.id if previous else "")
         return await self._post_start(pod, container, cid, pod_ip)
+
+    async def _verify_non_root(self, pod: dict, container: dict) -> None:
+        """ConfigError when runAsNonRoot forbids the container's user."""
+        non_root, run_as = effective_non_root(pod, container)
+        if not non_root:
+            return
+        uid, user = (None, "") if run_as is not None else \
+            await self.runtime.image_user(container.get("image", ""))
+        problem = non_root_problem(pod, container, uid, user)
+        if problem:
+            raise ConfigError(problem)
 
     async def _hosts_file(self, pod: dict, container: dict, pod_ip: str) -> str:
         """The pod's managed /etc/hosts, written now; "" when the container gets none."""

@@ -27,6 +27,9 @@ the kubelet:
   namespaces and root filesystem at /host);
 * the kubelet-managed ``/etc/hosts``: the pod's IP with its hostname (and subdomain
   FQDN), ``hostAliases``; a hostNetwork pod's is the node's own file;
+* security contexts: a pod of the restricted profile runs as its user with its groups,
+  no_new_privs and the runtime's default seccomp filter; runAsNonRoot refuses an image
+  that runs as root (CreateContainerConfigError);
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -396,6 +399,34 @@ def test_managed_etc_hosts(node, kubectl, ns):
     with open("/etc/hosts", encoding="utf-8") as node_file:
         assert kubectl("exec", "onhost", "--", "cat", "/etc/hosts").stdout == \
             "# Kubernetes-managed hosts file.\n" + node_file.read()
+
+
+def test_security_contexts(node, kubectl):
+    restricted = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                  "seccompProfile": {"type": "RuntimeDefault"}}
+    show = "id; grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; exec sleep 3608"
+    _apply(kubectl,
+           _pod("restricted", _sh("c", show, securityContext=restricted),
+                securityContext={"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 3000,
+                                 "supplementalGroups": [4000], "fsGroup": 2000}),
+           _pod("asroot", _sh("c", "exec sleep 3609"),
+                securityContext={"runAsNonRoot": True}))
+    _running(kubectl, "restricted", 1)
+    lines = wait_until(lambda: (lambda out: len(out) == 3 and out)(
+        kubectl("logs", "restricted").stdout.splitlines()), 30, "the restricted pod's output")
+    uid, nnp, seccomp = lines
+    assert uid.startswith("uid=1000 gid=3000 groups=") and "2000" in uid and "4000" in uid, uid
+    assert nnp.split() == ["NoNewPrivs:", "1"] and seccomp.split() == ["Seccomp:", "2"], lines
+
+    def refused():
+        found = kubectl.jsonpath("get", "pod", "asroot",
+                                 path="{.status.containerStatuses[0].state.waiting}")
+        waiting = json.loads(found) if found else {}
+        return waiting.get("reason") == "CreateContainerConfigError" and waiting
+
+    waiting = wait_until(refused, 60, "asroot refused")
+    assert waiting["message"].startswith(
+        "container has runAsNonRoot and image will run as root (pod: \"asroot_"), waiting
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):

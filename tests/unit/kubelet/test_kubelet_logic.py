@@ -246,3 +246,42 @@ def test_atomic_writer(tmp_path):
     assert write_atomic(target, {"a": (b"3", 0o644)})
     assert (tmp_path / "vol" / "a").read_bytes() == b"3"
     assert not (tmp_path / "vol" / "b").exists() and not (tmp_path / "vol" / first).exists()
+
+
+def test_security_context_to_cri():
+    from pyk8s.kubelet.runtime import PodSandboxConfig
+    from pyk8s.kubelet.runtime.crimap import container_config as cri_config
+    pod = {**POD, "spec": {**POD["spec"], "securityContext": {
+        "supplementalGroups": [5, 6], "fsGroup": 2000,
+        "seccompProfile": {"type": "Unconfined"}}}}
+    c = {**APP, "securityContext": {"allowPrivilegeEscalation": False,
+                                    "seccompProfile": {"type": "RuntimeDefault"}}}
+    cfg = container_config(pod, c, env={}, restart_count=0, volume_paths={})
+    assert (cfg.no_new_privs, cfg.seccomp, cfg.supplemental_groups) == \
+        (True, "RuntimeDefault", [5, 6, 2000])
+    sc = cri_config(cfg, PodSandboxConfig(name="p", uid="u", namespace="ns")) \
+        .linux.security_context
+    assert sc.no_new_privs and list(sc.supplemental_groups) == [5, 6, 2000]
+    assert sc.HasField("seccomp") and sc.seccomp.profile_type == 0  # RuntimeDefault
+    plain = container_config(POD, APP, env={}, restart_count=0, volume_paths={})
+    assert (plain.no_new_privs, plain.seccomp, plain.supplemental_groups) == (False, "", [])
+
+
+@pytest.mark.parametrize("pod_ctx,ctx,image,problem", [
+    ({}, {}, (0, ""), ""),
+    ({"runAsNonRoot": True}, {}, (0, ""), "container has runAsNonRoot and image will run as root"),
+    ({"runAsNonRoot": True}, {"runAsUser": 1000}, (0, ""), ""),
+    ({"runAsNonRoot": True, "runAsUser": 1000}, {"runAsUser": 0}, (None, ""),
+     "container's runAsUser breaks non-root policy"),
+    ({}, {"runAsNonRoot": True}, (1000, ""), ""),
+    ({}, {"runAsNonRoot": True}, (None, "nobody"),
+     "container has runAsNonRoot and image has non-numeric user (nobody), cannot verify"),
+    ({"runAsNonRoot": True}, {"runAsNonRoot": False}, (0, ""), ""),
+])
+def test_run_as_non_root(pod_ctx, ctx, image, problem):
+    from pyk8s.kubelet.containers import non_root_problem
+    pod = {**POD, "spec": {**POD["spec"], "securityContext": pod_ctx}}
+    found = non_root_problem(pod, {**APP, "securityContext": ctx}, *image)
+    assert found.startswith(problem) if problem else found == ""
+    if problem:
+        assert found.endswith('(pod: "p_ns(u1)", container: app)')

@@ -82,6 +82,9 @@ class ContainerConfig:
     drop_capabilities: list[str] = field(default_factory=list)
     # an ephemeral container's targetContainerName: share that container's PID namespace
     pid_target_id: str = ""
+    no_new_privs: bool = False  # allowPrivilegeEscalation: false
+    seccomp: str = ""  # "", RuntimeDefault or Unconfined (CRI SecurityProfile)
+    supplemental_groups: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -240,6 +243,10 @@ class Runtime(Protocol):
 
     async def image_size(self, image: str) -> int:
         """The local image's size in bytes (0 when not present)."""
+
+    async def image_user(self, image: str) -> tuple[int | None, str]:
+        """The user the local image runs as: (uid, "") when numeric, (None, name) when a
+        name, (0, "") when the image sets none (root), as upstream's getImageUser."""
 
     async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
         """Pull with ``auth`` (none: anonymously); returns the image ref. A failure is a

@@ -297,6 +297,17 @@ class CRIRuntime:
                                 pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
         return resp.image.size if resp.HasField("image") else 0
 
+    async def image_user(self, image: str) -> tuple[int | None, str]:
+        _, im = self._stubs()
+        resp = await self._call("ImageStatus", im.ImageStatus,
+                                pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
+        if resp.HasField("image"):
+            if resp.image.HasField("uid"):
+                return resp.image.uid.value, ""
+            if resp.image.username:
+                return None, resp.image.username
+        return 0, ""
+
     def reachable(self, image: str) -> bool:
         """Whether ``image``'s registry can be pulled from (loopback, or mirrored)."""
         return is_loopback_registry(image) or registry_of(image) in self.mirrored

@@ -43,6 +43,10 @@ def auth_config(auth: AuthConfig) -> pb.AuthConfig:
                          registry_token=auth.registry_token)
 
 
+_SECCOMP = {"RuntimeDefault": pb.SecurityProfile.RuntimeDefault,
+            "Unconfined": pb.SecurityProfile.Unconfined}
+
+
 def namespace_options(sandbox: PodSandboxConfig, pid_target_id: str = "") -> pb.NamespaceOption:
     """Upstream's namespacesForPod: the node's network, PID and IPC namespaces when the
     pod asks for them; else one network and IPC namespace per pod, and a PID namespace per
@@ -102,6 +106,10 @@ def container_config(cfg: ContainerConfig, sandbox: PodSandboxConfig) -> pb.Cont
         security.run_as_user.value = cfg.run_as_user
     if cfg.run_as_group is not None:
         security.run_as_group.value = cfg.run_as_group
+    security.no_new_privs = cfg.no_new_privs
+    security.supplemental_groups.extend(cfg.supplemental_groups)
+    if cfg.seccomp:
+        security.seccomp.CopyFrom(pb.SecurityProfile(profile_type=_SECCOMP[cfg.seccomp]))
     if not cfg.privileged:
         security.masked_paths.extend(DEFAULT_MASKED_PATHS)
         security.readonly_paths.extend(DEFAULT_READONLY_PATHS)

@@ -470,6 +470,10 @@ class FakeRuntime:
         self._enter("image_size", image)
         return FAKE_IMAGE_SIZE if normalize_image(image) in self.images else 0
 
+    async def image_user(self, image: str) -> tuple[int | None, str]:
+        self._enter("image_user", image)
+        return 0, ""  # the fake's images set no user: root
+
     async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
         self._enter("pull_image", image, auth)
         ref = normalize_image(image)
