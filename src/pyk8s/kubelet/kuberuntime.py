@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ..client import Client, EventRecorder, NotFound
 from ..client.errors import ClientError
-from . import etchosts
+from . import etchosts, terminationmessage
 from .actions import (
     CRASH_LOOP,
     EXITED,
@@ -54,13 +54,16 @@ from .envvars import (
 )
 from .hooks import POST_START, PRE_STOP, describe, hook_handler, run_hook
 from .imagemanager import ImageManager
-from .runtime import Mount, Runtime, RuntimeError_
+from .runtime import ContainerStatus, Mount, Runtime, RuntimeError_
 from .watchedobjects import NotSynced, WatchedObjects
 
 log = logging.getLogger("pyk8s.kubelet.kuberuntime")
 
 POST_START_TIMEOUT = 120.0  # a hung postStart must not hold the pod's worker forever
 MIN_GRACE_AFTER_PRE_STOP = 2  # upstream's minimumGracePeriodInSeconds
+
+
+MAX_REMEMBERED_MESSAGES = 4096
 
 
 @dataclass
@@ -142,6 +145,7 @@ class PodRuntime:
         self.secrets = secrets
         self.configmaps_api = client.api("v1", "ConfigMap")
         self.secrets_api = client.api("v1", "Secret")
+        self._messages: dict[str, str] = {}  # exited container id -> termination message
         self.images = ImageManager(_WatchedSecrets(secrets) if secrets else self.secrets_api,
                                    runtime, recorder, backoff)
 
@@ -244,6 +248,12 @@ class PodRuntime:
         hosts = await self._hosts_file(pod, container, pod_ip)
         if hosts:
             config.mounts.append(Mount(container_path=etchosts.CONTAINER_PATH, host_path=hosts))
+        message_at = container.get("terminationMessagePath")
+        if message_at and self.opts.pods_dir:
+            path = terminationmessage.message_path(self.opts.pods_dir, pod["metadata"]["uid"],
+                                                   name, count)
+            await asyncio.to_thread(terminationmessage.create_message_file, path)
+            config.mounts.append(Mount(container_path=message_at, host_path=path))
         cid = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         self.recorder.event(pod, reason="Created", action="Create",
                             note=f"Created container {name}")
@@ -259,6 +269,40 @@ class PodRuntime:
                             note=f"Started container {name}")
         await self._remove_old(rp, name, keep=previous.id if previous else "")
         return await self._post_start(pod, container, cid, pod_ip)
+
+    async def fill_termination_messages(self, pod: dict, rp: RuntimePod) -> None:
+        """Set the message of each exited container from its termination message file
+        (or its log's tail, per terminationMessagePolicy); read once per container."""
+        if not self.opts.pods_dir:
+            return
+        spec = pod.get("spec") or {}
+        specs = {c["name"]: c for kind in ("initContainers", "containers", "ephemeralContainers")
+                 for c in spec.get(kind) or ()}
+        for status in rp.containers:
+            container = specs.get(container_name(status))
+            if status.state != EXITED or status.message or container is None:
+                continue
+            message = self._messages.get(status.id)
+            if message is None:
+                message = await self._termination_message(pod, container, status)
+                if len(self._messages) >= MAX_REMEMBERED_MESSAGES:
+                    del self._messages[next(iter(self._messages))]
+                self._messages[status.id] = message
+            status.message = message
+
+    async def _termination_message(self, pod: dict, container: dict,
+                                   status: ContainerStatus) -> str:
+        path = terminationmessage.message_path(self.opts.pods_dir, pod["metadata"]["uid"],
+                                               container["name"], restart_count(status))
+        message = await asyncio.to_thread(terminationmessage.read_message, path)
+        if message or status.exit_code == 0 or \
+                container.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            return message
+        try:
+            log_path = (await self.runtime.container_status(status.id)).log_path
+        except RuntimeError_:
+            return ""
+        return await asyncio.to_thread(terminationmessage.log_tail, log_path)
 
     async def _verify_non_root(self, pod: dict, container: dict) -> None:
         """ConfigError when runAsNonRoot forbids the container's user."""

@@ -252,6 +252,7 @@ class PodWorkers:
 
     async def _post(self, pod: dict, rp: RuntimePod, waiting: dict, *, terminal: bool) -> dict:
         probes = self.probes
+        await self.rt.fill_termination_messages(pod, rp)
         status = pod_status(pod, rp, StatusInputs(
             host_ip=self.host_ip, runtime_name=self.runtime_name, waiting=waiting,
             ready=probes.ready, started=probes.started, terminal=terminal))

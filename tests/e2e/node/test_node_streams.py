@@ -30,6 +30,8 @@ the kubelet:
 * security contexts: a pod of the restricted profile runs as its user with its groups,
   no_new_privs and the runtime's default seccomp filter; runAsNonRoot refuses an image
   that runs as root (CreateContainerConfigError);
+* termination messages: what a container wrote to its terminationMessagePath (also a
+  custom one), or its log's tail with FallbackToLogsOnError;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -427,6 +429,30 @@ def test_security_contexts(node, kubectl):
     waiting = wait_until(refused, 60, "asroot refused")
     assert waiting["message"].startswith(
         "container has runAsNonRoot and image will run as root (pod: \"asroot_"), waiting
+
+
+def test_termination_messages(node, kubectl):
+    _apply(kubectl,
+           _pod("says", _sh("c", "printf 'all done' > /dev/termination-log"),
+                restartPolicy="Never"),
+           _pod("custom", _sh("c", "printf custom > /tmp/why; exit 1",
+                              terminationMessagePath="/tmp/why"), restartPolicy="Never"),
+           _pod("fails", _sh("c", "echo first; echo oops; exit 3",
+                             terminationMessagePolicy="FallbackToLogsOnError"),
+                restartPolicy="Never"))
+
+    def terminated(name: str) -> dict:
+        def check():
+            found = kubectl.jsonpath("get", "pod", name,
+                                     path="{.status.containerStatuses[0].state.terminated}")
+            return found and json.loads(found)
+        return wait_until(check, 60, f"{name} terminated")
+
+    assert terminated("says")["message"] == "all done"
+    custom = terminated("custom")
+    assert (custom["exitCode"], custom["message"]) == (1, "custom")
+    fails = terminated("fails")
+    assert (fails["exitCode"], fails["message"]) == (3, "first\noops\n")
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):
