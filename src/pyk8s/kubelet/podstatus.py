@@ -44,6 +44,7 @@ class StatusInputs:
     ready: Callable[[str], bool] = lambda cid: True  # readiness of a running container
     started: Callable[[str], bool] = lambda cid: True  # startup probe passed
     terminal: bool = False  # the pod is being deleted / will not run again
+    failure: tuple[str, str] | None = None  # (reason, message): the kubelet failed the pod
     now: str = ""
 
 
@@ -230,12 +231,14 @@ def pod_status(pod: dict, rp: RuntimePod, inputs: StatusInputs) -> dict:
     statuses = [container_status(c, rp, inputs, default_wait="ContainerCreating"
                                  if init_done else "PodInitializing")
                 for c in spec.get("containers") or ()]
-    pod_phase = phase(pod, statuses, inits, inputs.terminal)
+    pod_phase = "Failed" if inputs.failure else phase(pod, statuses, inits, inputs.terminal)
     out = {"phase": pod_phase,
            "conditions": _conditions(pod, rp, statuses, inits, pod_phase, now),
            "hostIP": inputs.host_ip, "hostIPs": [{"ip": inputs.host_ip}],
            "startTime": current.get("startTime") or now,
            "containerStatuses": statuses}
+    if inputs.failure:
+        out["reason"], out["message"] = inputs.failure
     for s in inits:
         s.pop("sidecar", None)
     if inits:

@@ -14,6 +14,8 @@ level-triggered, from the latest pod and a fresh look at the runtime:
   with ``gracePeriodSeconds=0`` and a uid precondition: the kubelet's confirmation
   for which the API server holds a graceful deletion. Runtime objects and volumes go;
 * a terminal pod (Succeeded/Failed): nothing runs, the worker ends;
+* a pod past its ``activeDeadlineSeconds`` (from its startTime): stopped and failed with
+  reason ``DeadlineExceeded``; the worker wakes at the deadline to do it;
 * a pod that needs a new sandbox on the pod network while the runtime reports its
   network not ready (no CNI config before the node has a podCIDR): a ``NetworkNotReady``
   event, the status posted (Pending, ContainerCreating), a retry shortly; hostNetwork
@@ -31,8 +33,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..client import Client, Conflict, EventRecorder, NotFound
 from ..client.backoff import Backoff
@@ -215,6 +219,10 @@ class PodWorkers:
             if rp.running() or rp.ready_sandbox():
                 await self.rt.kill_pod(pod, rp, 0)
             return True
+        deadline = active_deadline_left(pod, time.time())
+        if deadline is not None and deadline <= 0:
+            await self._deadline_exceeded(pod, rp)
+            return True
         sandbox = rp.ready_sandbox()
         if sandbox is None and not (pod.get("spec") or {}).get("hostNetwork"):
             problem = network_problem(await self.runtime.status())
@@ -244,18 +252,30 @@ class PodWorkers:
         retry = actions.retry_after
         if any(w[0] not in ("CrashLoopBackOff",) for w in waiting.values()):
             retry = min(retry or math.inf, 2.0)
+        if deadline is not None:
+            retry = min(retry or math.inf, deadline)
         worker.retry_after = retry
         if status["phase"] in TERMINAL and not self.is_static(pod):
             self.probes.forget(uid)
             return True
         return False
 
-    async def _post(self, pod: dict, rp: RuntimePod, waiting: dict, *, terminal: bool) -> dict:
+    async def _deadline_exceeded(self, pod: dict, rp: RuntimePod) -> None:
+        """activeDeadlineSeconds passed: stop the pod and fail it, as upstream's
+        activeDeadlineHandler."""
+        self.probes.forget(_uid(pod))
+        self.recorder.event(pod, reason=DEADLINE_REASON, action="Sync", note=DEADLINE_MESSAGE)
+        await self.rt.kill_pod(pod, rp, grace_period(pod))
+        rp = await self.rt.pod(_uid(pod))
+        await self._post(pod, rp, {}, terminal=True, failure=(DEADLINE_REASON, DEADLINE_MESSAGE))
+
+    async def _post(self, pod: dict, rp: RuntimePod, waiting: dict, *, terminal: bool,
+                    failure: tuple[str, str] | None = None) -> dict:
         probes = self.probes
         await self.rt.fill_termination_messages(pod, rp)
         status = pod_status(pod, rp, StatusInputs(
             host_ip=self.host_ip, runtime_name=self.runtime_name, waiting=waiting,
-            ready=probes.ready, started=probes.started, terminal=terminal))
+            ready=probes.ready, started=probes.started, terminal=terminal, failure=failure))
         target = self.target(pod)
         if target is None:
             return status
@@ -289,6 +309,20 @@ class PodWorkers:
         await self.volumes.teardown(uid)
         self.backoff.forget_prefix(uid + "/")
         log.info("pod %s terminated", _name(pod))
+
+
+DEADLINE_REASON = "DeadlineExceeded"
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
+
+def active_deadline_left(pod: dict, now: float) -> float | None:
+    """Seconds until the pod's activeDeadlineSeconds, counted from its startTime (None:
+    no deadline, or not started yet)."""
+    seconds = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+    started = (pod.get("status") or {}).get("startTime")
+    if seconds is None or not started:
+        return None
+    return datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() + seconds - now
 
 
 def _differs(old: dict, new: dict) -> bool:

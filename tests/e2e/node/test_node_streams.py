@@ -32,6 +32,7 @@ the kubelet:
   that runs as root (CreateContainerConfigError);
 * termination messages: what a container wrote to its terminationMessagePath (also a
   custom one), or its log's tail with FallbackToLogsOnError;
+* activeDeadlineSeconds: the kubelet stops the pod and fails it (DeadlineExceeded);
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -453,6 +454,22 @@ def test_termination_messages(node, kubectl):
     assert (custom["exitCode"], custom["message"]) == (1, "custom")
     fails = terminated("fails")
     assert (fails["exitCode"], fails["message"]) == (3, "first\noops\n")
+
+
+def test_active_deadline(node, kubectl):
+    _apply(kubectl, _pod("deadline", _sh("c", "exec sleep 3610"), activeDeadlineSeconds=3))
+    _running(kubectl, "deadline", 1)
+
+    def failed():
+        pod = json.loads(kubectl("get", "pod", "deadline", "-o", "json").stdout)
+        return pod["status"].get("phase") == "Failed" and pod
+
+    pod = wait_until(failed, 60, "the pod failed at its deadline")
+    assert pod["status"]["reason"] == "DeadlineExceeded"
+    assert pod["status"]["message"] == \
+        "Pod was active on the node longer than the specified deadline"
+    (status,) = pod["status"]["containerStatuses"]
+    assert "terminated" in status["state"] and not status["ready"], status
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):

@@ -285,3 +285,18 @@ def test_run_as_non_root(pod_ctx, ctx, image, problem):
     assert found.startswith(problem) if problem else found == ""
     if problem:
         assert found.endswith('(pod: "p_ns(u1)", container: app)')
+
+
+def test_active_deadline_and_failed_status():
+    from pyk8s.kubelet.podworkers import active_deadline_left
+    pod = _pod()
+    assert active_deadline_left(pod, 1000.0) is None
+    pod["spec"]["activeDeadlineSeconds"] = 30
+    assert active_deadline_left(pod, 1000.0) is None  # not started
+    pod["status"] = {"startTime": "1970-01-01T00:16:40Z"}  # 1000 s
+    assert active_deadline_left(pod, 1010.0) == 20 and active_deadline_left(pod, 1031.0) == -1
+    status = pod_status(pod, RuntimePod([_sandbox()], [_c("app", "EXITED", 137)]),
+                        StatusInputs(host_ip="h", now="t", terminal=True,
+                                     failure=("DeadlineExceeded", "too long")))
+    assert (status["phase"], status["reason"], status["message"]) == \
+        ("Failed", "DeadlineExceeded", "too long")
