@@ -30,7 +30,10 @@ def wants_aggregated(accept: str | None) -> str | None:
 
 def _subresource_kind(rt: ResourceType, sub: str) -> tuple[str, str, str]:
     override = SUBRESOURCE_SHAPES.get(sub, ((), None))[1]
-    return override or (rt.group, rt.version, rt.kind)
+    if override is None:
+        return rt.group, rt.version, rt.kind
+    group, version, kind = override
+    return group, version, kind.format(kind=rt.kind)
 
 
 def _storage_hash(rt: ResourceType) -> str:

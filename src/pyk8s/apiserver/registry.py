@@ -19,6 +19,8 @@ ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "up
 SUBRESOURCE_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, str, str] | None]] = {
     "status": (("get", "patch", "update"), None),
     "ephemeralcontainers": (("get", "patch", "update"), None),
+    # the response kind is the parent's with "ProxyOptions" (PodProxyOptions, ...)
+    "proxy": (("create", "delete", "get", "patch", "update"), ("", "v1", "{kind}ProxyOptions")),
     "scale": (("get", "patch", "update"), ("autoscaling", "v1", "Scale")),
     "binding": (("create",), ("", "v1", "Binding")),
     "eviction": (("create",), ("policy", "v1", "Eviction")),

@@ -50,7 +50,8 @@ def parse_resource_path(path: str) -> RequestInfo | None:
     if len(rest) >= 2:
         info.name = rest[1]
     if len(rest) >= 3:
-        info.subresource = "/".join(rest[2:])
+        # what follows a proxy subresource is the path asked of the backend
+        info.subresource = "proxy" if rest[2] == "proxy" else "/".join(rest[2:])
     if info.resource == "namespaces" and namespace is None and info.name:
         info.namespace = None
     return info

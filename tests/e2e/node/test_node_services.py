@@ -7,7 +7,8 @@ all three pods; the NodePort answers on the node's address and on 127.0.0.1 (rou
 A pod whose readiness probe fails leaves the Service's EndpointSlice (ready: false) and
 stops getting traffic, and comes back when the probe passes again. With the Deployment
 scaled to 0 the Service has no endpoints and kube-proxy REJECTs: connections are refused
-at once instead of hanging. kube-proxy's health and metrics servers answer on the node,
+at once instead of hanging. The API server's services/proxy, pods/proxy and nodes/proxy
+reach the pods and the kubelet. kube-proxy's health and metrics servers answer on the node,
 and its /healthz fails while the autoscaler's deletion taint is on the Node.
 """
 
@@ -113,6 +114,16 @@ def test_services_reach_ready_pods(node, ns, kubectl):
     for address in (NODE_ADDRESS, "127.0.0.1"):
         assert set(from_node(node, f"http://{address}:{node_port}/")) == pods, address
     assert set(from_pod(kubectl, f"http://{NODE_ADDRESS}:{node_port}/")) == pods
+
+    # Through the API server: services/proxy to a ready endpoint, pods/proxy to one pod,
+    # nodes/proxy to the kubelet (over its HTTPS, with the API server's client certificate).
+    proxied = {kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/services/web:8080/proxy/")
+               .stdout.strip() for _ in range(10)}
+    assert proxied and proxied <= pods, proxied
+    one = min(pods)
+    assert kubectl("get", "--raw", f"/api/v1/namespaces/{ns}/pods/{one}:80/proxy/index.html"
+                   ).stdout.strip() == one
+    assert kubectl("get", "--raw", f"/api/v1/nodes/{NODE}/proxy/healthz").stdout == "ok"
 
     # A failing readiness probe takes the pod out of the Service, a passing one back in.
     unready = min(pods)

@@ -26,6 +26,7 @@ HANDLER_MODULES = (
     "pyk8s.apiserver.authn.api",
     "pyk8s.apiserver.authz.api",
     "pyk8s.apiserver.handlers.podproxy",
+    "pyk8s.apiserver.handlers.proxy",
 )
 _loaded = False
 

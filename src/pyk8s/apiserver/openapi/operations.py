@@ -248,7 +248,7 @@ def resource_paths(rt: ResourceType) -> list[Path]:
 def _subresource_path(rt: ResourceType, sub: str, item_path: str, gv: str, scope: str,
                       tag: str, ns_params: tuple) -> Path | None:
     shape = SUBRESOURCE_SHAPES.get(sub)
-    if shape is None:
+    if shape is None or sub == "proxy":  # upstream's connect operations are not described
         return None
     verbs, kind_override = shape
     gvk = kind_override or (rt.group, rt.version, rt.kind)
