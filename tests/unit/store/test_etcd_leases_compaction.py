@@ -155,7 +155,9 @@ async def test_sweeper_deletes_after_ttl_and_watchers_see_it(local_store) -> Non
 
 async def test_sweeper_rewrite_postpones_expiry(local_store) -> None:
     clock = FakeClock()
-    sweeper = ExpirySweeper(local_store, {EVENTS: 10}, clock)
+    # fake seconds in the thousands: the sweeper's timed waits (real seconds) never end
+    # within the test, so only the writes below wake it, however slow the machine is
+    sweeper = ExpirySweeper(local_store, {EVENTS: 1000}, clock)
     await sweeper.start()
     try:
         key = f"{EVENTS}ns/e"
@@ -167,17 +169,17 @@ async def test_sweeper_rewrite_postpones_expiry(local_store) -> None:
 
         r1 = await local_store.create(key, b"{}")
         await seen(key, r1)
-        clock.now += 5
+        clock.now += 500
         r2 = await local_store.update(key, b'{"count":2}', r1)
         await seen(key, r2)
-        clock.now += 6  # past the first write's deadline, not the second's
+        clock.now += 600  # past the first write's deadline, not the second's
         poke = await local_store.create(f"{EVENTS}ns/poke1", b"{}")
         await seen(f"{EVENTS}ns/poke1", poke)
         async with asyncio.timeout(30):  # the sweep at this time has run
             while sweeper._due[0][0] <= clock.now:
                 await asyncio.sleep(0.01)
         watch = local_store.watch(key, poke + 1)
-        clock.now += 5  # past the second write's deadline
+        clock.now += 500  # past the second write's deadline
         later = await local_store.create(f"{EVENTS}ns/poke2", b"{}")
         async with asyncio.timeout(30):
             batch = await anext(watch)
