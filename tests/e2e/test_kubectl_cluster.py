@@ -135,3 +135,27 @@ def test_explain_resource_and_group(kubectl):
     assert re.search(r"^\s+data\s+<map\[string\]string>$", top, re.M), top
     missing = kubectl.fails("explain", "pod.spec.nope")
     assert 'field "nope" does not exist' in missing.stderr, missing
+
+
+def test_metrics(kubectl, ns):
+    kubectl("create", "configmap", "counted", "-n", ns)
+    kubectl.fails("get", "configmap", "missing", "-n", ns)
+    text = kubectl("get", "--raw", "/metrics").stdout
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    created = ('apiserver_request_total{verb="POST",dry_run="",group="",version="v1",'
+               'resource="configmaps",subresource="",scope="namespace",'
+               'component="apiserver",code="201"}')
+    missing = created.replace('verb="POST"', 'verb="GET"').replace(
+        'scope="namespace"', 'scope="resource"').replace('code="201"', 'code="404"')
+    assert samples[created] >= 1 and samples[missing] >= 1
+    assert samples['apiserver_storage_objects{resource="configmaps"}'] >= 1
+    assert samples["process_cpu_seconds_total"] > 0
+    assert any(name.startswith("apiserver_request_duration_seconds_bucket{") for name in samples)
+    # the monitoring role's URL, not anonymous's
+    kubectl("create", "serviceaccount", "watcher", "-n", ns)
+    forbidden = kubectl.fails("get", "--raw", "/metrics", f"--as=system:serviceaccount:{ns}:watcher")
+    assert "Forbidden" in forbidden.stderr

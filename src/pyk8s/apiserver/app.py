@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import platform
 import ssl
+import time
 
 from aiohttp import web
 
 from .. import __version__
-from . import authz, discovery, errors, openapi
+from . import authz, discovery, errors, metrics, openapi
 from .authz.impersonation import impersonate
 from .context import ServerContext
 from .handlers import extensions, reads, subresources, watch, writes
@@ -73,6 +74,7 @@ class APIServerApp:
         self.objects = ObjectStore(ctx)
         self.server_address = server_address
         self.ready = False
+        self.metrics = metrics.RequestMetrics()
 
     def build(self) -> web.Application:
         app = web.Application(middlewares=[status_errors], client_max_size=8 * 1024 * 1024,
@@ -81,17 +83,38 @@ class APIServerApp:
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Serve one request, counted and timed for /metrics."""
         path = request.path.rstrip("/") or "/"
+        info = parse_resource_path(path)
+        labels = metrics.labels_for(request.method, info, request.query, request.content_type)
+        self.metrics.started(labels)
+        started, code = time.perf_counter(), 500
+        try:
+            response = await self._serve(request, path, info)
+            code = response.status
+            return response
+        except errors.APIError as err:
+            code = err.code
+            raise
+        except web.HTTPException as err:
+            code = err.status
+            raise
+        finally:
+            self.metrics.finished(labels, code, time.perf_counter() - started)
+
+    async def _serve(self, request: web.Request, path: str, info) -> web.StreamResponse:
         user = await self.ctx.authenticator.authenticate(request)
         user = await impersonate(request, user, self.ctx.authorizer)
         request[USER_KEY] = user
-        info = parse_resource_path(path)
         attrs = authz.attributes_for(request.method, path, info, request.query, user)
         decision = await self.ctx.authorizer.authorize(attrs)
         if decision.verdict != authz.ALLOW:
             raise authz.forbidden(attrs, decision.reason)
         if path == "/version":
             return json_response(version_info())
+        if path == "/metrics":
+            return web.Response(body=self.metrics.render(self.ctx).encode(), headers={
+                "Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
         if path.startswith(("/healthz", "/livez", "/readyz")):
             return await self.health(request, path)
         if path == "/api":

@@ -241,6 +241,11 @@ class WatchCache:
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, self.revision
 
+    def object_count(self, prefix: str) -> int | None:
+        """How many objects the cache holds under ``prefix`` (None: not cached)."""
+        cache = self._caches.get(prefix)
+        return None if cache is None else len(cache.objects)
+
     def get(self, prefix: str, key: str) -> dict | None:
         return self._caches[prefix].objects.get(key)
 
