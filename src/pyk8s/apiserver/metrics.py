@@ -92,11 +92,11 @@ class RequestMetrics:
 
     def render(self, ctx: "ServerContext") -> str:
         out: list[str] = []
-        _family(out, "apiserver_request_total", "counter",
-                "[STABLE] Counter of apiserver requests broken out for each verb, dry run "
-                "value, group, version, resource, scope, component, and HTTP response code.")
-        for labels, count in sorted(self.totals.items()):
-            out.append(f"apiserver_request_total{{{_labels(LABELS + ('code',), labels)}}} {count}")
+        _samples(out, "apiserver_request_total", "counter",
+                 "[STABLE] Counter of apiserver requests broken out for each verb, dry run "
+                 "value, group, version, resource, scope, component, and HTTP response code.",
+                 ((_labels(LABELS + ("code",), labels), count)
+                  for labels, count in sorted(self.totals.items())))
         _family(out, "apiserver_request_duration_seconds", "histogram",
                 "[STABLE] Response latency distribution in seconds for each verb, dry run "
                 "value, group, version, resource, subresource, scope and component.")
@@ -111,16 +111,16 @@ class RequestMetrics:
                        f"{entry[-1]}")
             out.append(f"apiserver_request_duration_seconds_sum{{{text}}} {entry[-2]:.6f}")
             out.append(f"apiserver_request_duration_seconds_count{{{text}}} {entry[-1]}")
-        _family(out, "apiserver_current_inflight_requests", "gauge",
-                "[STABLE] Maximal number of currently used inflight request limit of this "
-                "apiserver per request kind in last second.")
-        for kind, count in sorted(self.inflight.items()):
-            out.append(f'apiserver_current_inflight_requests{{request_kind="{kind}"}} {count}')
-        _family(out, "apiserver_longrunning_requests", "gauge",
-                "[STABLE] Gauge of all active long-running apiserver requests broken out by "
-                "verb, group, version, resource, scope and component.")
-        for labels, count in sorted(self.longrunning.items()):
-            out.append(f"apiserver_longrunning_requests{{{_labels(LABELS, labels)}}} {count}")
+        _samples(out, "apiserver_current_inflight_requests", "gauge",
+                 "[STABLE] Maximal number of currently used inflight request limit of this "
+                 "apiserver per request kind in last second.",
+                 ((f'request_kind="{kind}"', count)
+                  for kind, count in sorted(self.inflight.items())))
+        _samples(out, "apiserver_longrunning_requests", "gauge",
+                 "[STABLE] Gauge of all active long-running apiserver requests broken out by "
+                 "verb, group, version, resource, scope and component.",
+                 ((_labels(LABELS, labels), count)
+                  for labels, count in sorted(self.longrunning.items())))
         _storage_objects(out, ctx)
         _process(out)
         return "\n".join(out) + "\n"
@@ -133,6 +133,12 @@ def _long_running(labels: tuple) -> bool:
 def _family(out: list[str], name: str, kind: str, text: str) -> None:
     out.append(f"# HELP {name} {text}")
     out.append(f"# TYPE {name} {kind}")
+
+
+def _samples(out: list[str], name: str, kind: str, text: str, rows) -> None:
+    """A family and its samples; ``rows``: (label text, value) pairs."""
+    _family(out, name, kind, text)
+    out.extend(f"{name}{{{labels}}} {value}" for labels, value in rows)
 
 
 def _labels(names: tuple, values: tuple) -> str:
