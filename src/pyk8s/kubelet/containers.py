@@ -52,7 +52,7 @@ def sandbox_config(pod: dict, *, attempt: int, log_root: str, cluster_dns: list[
         name=meta["name"], namespace=namespace, uid=meta["uid"], attempt=attempt,
         # none for hostNetwork pods, as upstream: the runtime keeps the node's UTS namespace
         hostname="" if spec.get("hostNetwork") else spec.get("hostname") or meta["name"][:63],
-        log_directory=os.path.join(log_root, f"{namespace}_{meta['name']}_{meta['uid']}"),
+        log_directory=sandbox_log_dir(log_root, namespace, meta["name"], meta["uid"]),
         labels={**(meta.get("labels") or {}), **pod_labels(pod)},
         annotations={**(meta.get("annotations") or {}), SANDBOX_ATTEMPT: str(attempt)},
         host_network=bool(spec.get("hostNetwork")), host_pid=bool(spec.get("hostPID")),
@@ -72,6 +72,16 @@ def sandbox_config(pod: dict, *, attempt: int, log_root: str, cluster_dns: list[
     config.dns_options += [o["name"] + (f":{o['value']}" if o.get("value") else "")
                            for o in dns.get("options") or ()]
     return config
+
+
+def sandbox_log_dir(log_root: str, namespace: str, name: str, uid: str) -> str:
+    """The log directory of a pod's sandbox (CRI ``log_directory``)."""
+    return os.path.join(log_root, f"{namespace}_{name}_{uid}")
+
+
+def container_log_path(name: str, restart_count: int) -> str:
+    """A container's log file relative to its sandbox's directory (CRI ``log_path``)."""
+    return f"{name}/{restart_count}.log"
 
 
 def mounts(container: dict, volume_paths: dict[str, str]) -> list[Mount]:
@@ -103,7 +113,7 @@ def container_config(pod: dict, container: dict, *, env: dict[str, str], restart
         command=[expand(a, env) for a in container.get("command") or ()],
         args=[expand(a, env) for a in container.get("args") or ()],
         working_dir=container.get("workingDir", ""), envs=dict(env),
-        mounts=mounts(container, volume_paths), log_path=f"{name}/{restart_count}.log",
+        mounts=mounts(container, volume_paths), log_path=container_log_path(name, restart_count),
         labels={**pod_labels(pod), CONTAINER_NAME: name},
         annotations={CONTAINER_HASH: container_hash(container),
                      RESTART_COUNT: str(restart_count),

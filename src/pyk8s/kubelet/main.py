@@ -34,10 +34,12 @@ from ..client.informers import DeletedFinalStateUnknown
 from .actions import RestartBackoff
 from .kuberuntime import PodRuntime, RuntimeOptions
 from .lease import NodeLease
+from .logrotation import DEFAULT_MAX_FILES, DEFAULT_MAX_SIZE, ContainerLogManager
 from .nodestatus import KUBELET_PORT, NodeStatusManager, allocatable, read_machine
 from .ownruntime import own_containerd
 from .podnetwork import NetworkOptions, PodNetwork
 from .podworkers import PodWorkers
+from .resources import memory_bytes
 from .runtime import Runtime
 from .runtime.containerd import parse_registry_mirror
 from .runtime.cri import CRIRuntime
@@ -80,6 +82,8 @@ class KubeletOptions:
     tls_private_key_file: str = ""
     client_ca_file: str = ""
     authorization_mode: str = "Webhook"  # or AlwaysAllow (any authenticated client)
+    container_log_max_size: int = DEFAULT_MAX_SIZE  # bytes; a running container's log
+    container_log_max_files: int = DEFAULT_MAX_FILES  # per container, the current included
 
 
 def detect_node_ip() -> str:
@@ -209,6 +213,10 @@ async def run(opts: KubeletOptions, config: Config, stop: asyncio.Event, *,
                     group.create_task(static.run(stop), name="static pods")
                 if pod_network is not None:
                     group.create_task(pod_network.run(stop), name="pod network")
+                group.create_task(ContainerLogManager(
+                    runtime, os.path.join(opts.root_dir, "pod-logs"),
+                    max_size=opts.container_log_max_size,
+                    max_files=opts.container_log_max_files).run(stop), name="log rotation")
         finally:
             if server is not None:
                 await server.stop()
@@ -287,7 +295,19 @@ def options_from_args(args) -> KubeletOptions:
         cluster_domain=args.cluster_domain, labels=labels, port=args.port,
         address=args.address, tls_cert_file=args.tls_cert_file or "",
         tls_private_key_file=args.tls_private_key_file or "",
-        client_ca_file=args.client_ca_file or "", authorization_mode=args.authorization_mode)
+        client_ca_file=args.client_ca_file or "", authorization_mode=args.authorization_mode,
+        container_log_max_size=_log_size(args.container_log_max_size),
+        container_log_max_files=args.container_log_max_files)
+
+
+def _log_size(text: str) -> int:
+    try:
+        size = memory_bytes(text)
+    except ValueError:
+        size = 0
+    if size <= 0:
+        raise SystemExit(f"pyk8s kubelet: invalid --container-log-max-size {text!r}")
+    return size
 
 
 def add_flags(p) -> None:
@@ -344,4 +364,10 @@ def add_flags(p) -> None:
                    choices=("Webhook", "AlwaysAllow"),
                    help="authorize clients by SubjectAccessReview, or allow all "
                         "authenticated ones (default %(default)s)")
+    p.add_argument("--container-log-max-size", default="10Mi",
+                   help="a running container's log is rotated past this size (default "
+                        "%(default)s)")
+    p.add_argument("--container-log-max-files", type=int, default=DEFAULT_MAX_FILES,
+                   help="log files kept per container, the current one included (default "
+                        "%(default)s)")
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log verbosity")

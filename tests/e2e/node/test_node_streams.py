@@ -33,6 +33,8 @@ the kubelet:
 * termination messages: what a container wrote to its terminationMessagePath (also a
   custom one), or its log's tail with FallbackToLogsOnError;
 * activeDeadlineSeconds: the kubelet stops the pod and fails it (DeadlineExceeded);
+* log rotation: a container's log past 10Mi is rotated (CRI ReopenContainerLog) and
+  ``kubectl logs`` goes on with the new file;
 * the node as a cluster: Ready with its podCIDR, ``kubectl run --restart=Never``
   Succeeds, a Deployment becomes available with pod IPs from the podCIDR.
 """
@@ -470,6 +472,23 @@ def test_active_deadline(node, kubectl):
         "Pod was active on the node longer than the specified deadline"
     (status,) = pod["status"]["containerStatuses"]
     assert "terminated" in status["state"] and not status["ready"], status
+
+
+def test_log_rotation(node, kubectl, ns):
+    # 11 MiB of 1 KiB lines, past the kubelet's default --container-log-max-size of 10Mi
+    chatty = ("head -c 11534336 /dev/zero | tr '\\0' x | fold -w 1023; echo written; "
+              "while sleep 1; do [ -f /tmp/more ] && echo after rotation && rm /tmp/more; done")
+    _apply(kubectl, _pod("chatty", _sh("c", chatty)))
+    pod = _running(kubectl, "chatty", 1)
+    log_dir = node.data_dir / "kubelet" / "pod-logs" / \
+        f"{ns}_chatty_{pod['metadata']['uid']}" / "c"
+    rotated = wait_until(lambda: [p.name for p in log_dir.iterdir() if p.name != "0.log"],
+                         60, "the log rotated")
+    assert rotated[0].startswith("0.log.") and (log_dir / rotated[0]).stat().st_size > 10 << 20
+    kubectl("exec", "chatty", "--", "touch", "/tmp/more")
+    wait_until(lambda: kubectl("logs", "chatty").stdout.endswith("after rotation\n"), 30,
+               "new output in the new log file")
+    assert len(kubectl("logs", "chatty").stdout) < 1 << 20
 
 
 def test_node_runs_what_kubectl_asks(node, kubectl):

@@ -238,6 +238,10 @@ class Runtime(Protocol):
         """A TCP connection to ``localhost:port`` inside the sandbox's network namespace
         (what CRI's PortForward dials); ConnectionError when nothing answers there."""
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        """Make the runtime write the container's output to a new file at its log path
+        (CRI ReopenContainerLog), after the kubelet moved the old one away."""
+
     async def image_status(self, image: str) -> str | None:
         """The image's id when present locally, else None."""
 

@@ -198,6 +198,11 @@ class CRIRuntime:
         await self._call("RemoveContainer", rt.RemoveContainer,
                          pb.RemoveContainerRequest(container_id=container_id))
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        rt, _ = self._stubs()
+        await self._call("ReopenContainerLog", rt.ReopenContainerLog,
+                         pb.ReopenContainerLogRequest(container_id=container_id))
+
     async def list_containers(self, sandbox_id: str | None = None,
                               labels: dict[str, str] | None = None, *,
                               brief: bool = False) -> list[ContainerStatus]:

@@ -408,6 +408,14 @@ class FakeRuntime:
                                 "Unknown")
         del self.containers[container_id]
 
+    async def reopen_container_log(self, container_id: str) -> None:
+        self._enter("reopen_container_log", container_id)
+        c = self.containers.get(container_id)
+        if c is None or c.status.state != "CONTAINER_RUNNING":
+            raise RuntimeError_(f"container {container_id!r} is not running", "Unknown")
+        if c.status.log_path:
+            open(c.status.log_path, "ab").close()
+
     async def list_containers(self, sandbox_id: str | None = None,
                               labels: dict[str, str] | None = None, *,
                               brief: bool = False) -> list[ContainerStatus]:
