@@ -245,15 +245,7 @@ class PodRuntime:
         config = container_config(pod, container, env=env, restart_count=count,
                                   volume_paths=volume_paths)
         config.pid_target_id = pid_target_id
-        hosts = await self._hosts_file(pod, container, pod_ip)
-        if hosts:
-            config.mounts.append(Mount(container_path=etchosts.CONTAINER_PATH, host_path=hosts))
-        message_at = container.get("terminationMessagePath")
-        if message_at and self.opts.pods_dir:
-            path = terminationmessage.message_path(self.opts.pods_dir, pod["metadata"]["uid"],
-                                                   name, count)
-            await asyncio.to_thread(terminationmessage.create_message_file, path)
-            config.mounts.append(Mount(container_path=message_at, host_path=path))
+        config.mounts += await asyncio.to_thread(self._pod_files, pod, container, pod_ip, count)
         cid = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         self.recorder.event(pod, reason="Created", action="Create",
                             note=f"Created container {name}")
@@ -315,17 +307,29 @@ class PodRuntime:
         if problem:
             raise ConfigError(problem)
 
-    async def _hosts_file(self, pod: dict, container: dict, pod_ip: str) -> str:
-        """The pod's managed /etc/hosts, written now; "" when the container gets none."""
+    def _pod_files(self, pod: dict, container: dict, pod_ip: str, restart_count: int
+                   ) -> list[Mount]:
+        """Write the files the kubelet mounts into a container (blocking: run in a thread,
+        one hop for both): the pod's managed /etc/hosts and the container instance's
+        termination message file; their mounts."""
+        if not self.opts.pods_dir:
+            return []
+        mounts, uid = [], pod["metadata"]["uid"]
         host_network = bool((pod.get("spec") or {}).get("hostNetwork"))
         ip = self.opts.host_ip if host_network else pod_ip
-        if not self.opts.pods_dir or not ip or not etchosts.wants_hosts_file(container):
-            return ""
-        node_hosts = await asyncio.to_thread(etchosts.read_node_hosts) if host_network else ""
-        content = etchosts.hosts_file_content(pod, [ip], self.opts.cluster_domain, node_hosts)
-        path = os.path.join(self.opts.pods_dir, pod["metadata"]["uid"], "etc-hosts")
-        await asyncio.to_thread(etchosts.write_hosts_file, path, content)
-        return path
+        if ip and etchosts.wants_hosts_file(container):
+            node_hosts = etchosts.read_node_hosts() if host_network else ""
+            path = os.path.join(self.opts.pods_dir, uid, "etc-hosts")
+            etchosts.write_hosts_file(path, etchosts.hosts_file_content(
+                pod, [ip], self.opts.cluster_domain, node_hosts))
+            mounts.append(Mount(container_path=etchosts.CONTAINER_PATH, host_path=path))
+        message_at = container.get("terminationMessagePath")
+        if message_at:
+            path = terminationmessage.message_path(self.opts.pods_dir, uid, container["name"],
+                                                   restart_count)
+            terminationmessage.create_message_file(path)
+            mounts.append(Mount(container_path=message_at, host_path=path))
+        return mounts
 
     async def _post_start(self, pod: dict, container: dict, cid: str,
                           pod_ip: str) -> tuple[str, str] | None:
