@@ -25,6 +25,8 @@ import time
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from .handlers.common import TRUE_VALUES
+
 if TYPE_CHECKING:
     from .context import ServerContext
 
@@ -42,10 +44,10 @@ def metric_verb(method: str, info, query, content_type: str = "") -> str:
     if info is None:
         return method.upper()
     if info.subresource in CONNECT_SUBRESOURCES or (
-            info.subresource == "log" and query.get("follow") in ("true", "1")):
+            info.subresource == "log" and query.get("follow") in TRUE_VALUES):
         return "CONNECT"
     if method == "GET":
-        if info.watch_path or query.get("watch") in ("true", "1"):
+        if info.watch_path or query.get("watch") in TRUE_VALUES:
             return "WATCH"
         return "GET" if info.name else "LIST"
     if method == "PATCH" and content_type.startswith("application/apply-patch"):

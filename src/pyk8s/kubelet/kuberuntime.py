@@ -61,9 +61,7 @@ log = logging.getLogger("pyk8s.kubelet.kuberuntime")
 
 POST_START_TIMEOUT = 120.0  # a hung postStart must not hold the pod's worker forever
 MIN_GRACE_AFTER_PRE_STOP = 2  # upstream's minimumGracePeriodInSeconds
-
-
-MAX_REMEMBERED_MESSAGES = 4096
+MAX_REMEMBERED_MESSAGES = 4096  # exited containers' termination messages kept read
 
 
 @dataclass
@@ -287,14 +285,10 @@ class PodRuntime:
         path = terminationmessage.message_path(self.opts.pods_dir, pod["metadata"]["uid"],
                                                container["name"], restart_count(status))
         message = await asyncio.to_thread(terminationmessage.read_message, path)
-        if message or status.exit_code == 0 or \
+        if message or status.exit_code == 0 or not status.log_path or \
                 container.get("terminationMessagePolicy") != "FallbackToLogsOnError":
             return message
-        try:
-            log_path = (await self.runtime.container_status(status.id)).log_path
-        except RuntimeError_:
-            return ""
-        return await asyncio.to_thread(terminationmessage.log_tail, log_path)
+        return await asyncio.to_thread(terminationmessage.log_tail, status.log_path)
 
     async def _verify_non_root(self, pod: dict, container: dict) -> None:
         """ConfigError when runAsNonRoot forbids the container's user."""

@@ -53,7 +53,7 @@ class ContainerLogManager:
                  max_files: int = DEFAULT_MAX_FILES, period: float = 10.0,
                  clock=time.time) -> None:
         self.runtime, self.log_root = runtime, log_root
-        self.max_size, self.max_files, self.period = max_size, max(2, max_files), period
+        self.max_size, self.max_files, self.period = max_size, max_files, period
         self.clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:

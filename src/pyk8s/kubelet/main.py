@@ -297,7 +297,14 @@ def options_from_args(args) -> KubeletOptions:
         tls_private_key_file=args.tls_private_key_file or "",
         client_ca_file=args.client_ca_file or "", authorization_mode=args.authorization_mode,
         container_log_max_size=_log_size(args.container_log_max_size),
-        container_log_max_files=args.container_log_max_files)
+        container_log_max_files=_log_files(args.container_log_max_files))
+
+
+def _log_files(count: int) -> int:
+    if count < 2:  # upstream's validation: the current file and at least one rotated
+        raise SystemExit("pyk8s kubelet: invalid --container-log-max-files: must be "
+                         "greater than 1")
+    return count
 
 
 def _log_size(text: str) -> int:

@@ -36,13 +36,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from ..client import Client, Conflict, EventRecorder, NotFound
 from ..client.backoff import Backoff
 from ..client.errors import ClientError
 from .actions import RestartBackoff, RuntimePod, compute_pod_actions
 from .kuberuntime import PodRuntime, grace_period, running_by_name, runtime_pods
+from .logs import parse_time
 from .podstatus import StatusInputs, needs_update, pod_status
 from .probes import ProbeManager
 from .runtime import Runtime, RuntimeError_, network_problem
@@ -322,7 +322,7 @@ def active_deadline_left(pod: dict, now: float) -> float | None:
     started = (pod.get("status") or {}).get("startTime")
     if seconds is None or not started:
         return None
-    return datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp() + seconds - now
+    return parse_time(started) / 1e9 + seconds - now
 
 
 def _differs(old: dict, new: dict) -> bool:

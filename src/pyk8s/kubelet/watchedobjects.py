@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from ..client import NotFound
 from ..client.api import ResourceAPI
 from ..client.informers import Informer
+from .envvars import referenced
 
 log = logging.getLogger("pyk8s.kubelet.watchedobjects")
 
@@ -144,11 +145,7 @@ def configmap_names(pod: dict) -> set[str]:
             if source.get("configMap"):
                 names.add(source["configMap"].get("name", ""))
     for container in _containers(spec):
-        for src in container.get("envFrom") or ():
-            names.add((src.get("configMapRef") or {}).get("name", ""))
-        for var in container.get("env") or ():
-            names.add(((var.get("valueFrom") or {}).get("configMapKeyRef") or {})
-                      .get("name", ""))
+        names |= referenced(container)[0]
     names.discard("")
     return names
 
@@ -164,10 +161,6 @@ def secret_names(pod: dict) -> set[str]:
             if source.get("secret"):
                 names.add(source["secret"].get("name", ""))
     for container in _containers(spec):
-        for src in container.get("envFrom") or ():
-            names.add((src.get("secretRef") or {}).get("name", ""))
-        for var in container.get("env") or ():
-            names.add(((var.get("valueFrom") or {}).get("secretKeyRef") or {})
-                      .get("name", ""))
+        names |= referenced(container)[1]
     names.discard("")
     return names

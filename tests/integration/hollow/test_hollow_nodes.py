@@ -10,10 +10,11 @@ import asyncio
 import ipaddress
 import signal
 import sys
-import time
 import uuid
 
 import pytest
+
+from polling import eventually
 
 from pyk8s.client import Client, NotFound, load_kubeconfig
 from pyk8s.hollow import HollowOptions, run
@@ -37,17 +38,6 @@ async def namespace(client):
                                                     namespace=name)
     yield name
     await client.api("v1", "Namespace").delete(name)
-
-
-async def eventually(check, timeout=15.0, interval=0.2):
-    """Await ``check()`` until it returns something truthy (its value) or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(interval)
 
 
 def pod(name, *, restart="Always", annotations=None):

@@ -1,26 +1,13 @@
-"""What the kubelet integration tests share: polling until a condition holds, the node's
-own kubeconfig, and a namespace ready for pods (used by the ``admin`` and ``namespace``
+"""What the kubelet integration tests share (polling is tests/polling.py): the node's own
+kubeconfig, and a namespace ready for pods (used by the ``admin`` and ``namespace``
 fixtures in conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
 from pathlib import Path
 
 from pyk8s import pki
-
-
-async def eventually(check, timeout: float = 60.0, interval: float = 0.2):
-    """Await ``check()`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(interval)
 
 
 def node_kubeconfig(apiserver, node: str, directory: Path) -> Path:

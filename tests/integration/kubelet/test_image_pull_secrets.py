@@ -29,7 +29,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-from kubeletkit import eventually, node_kubeconfig
+from kubeletkit import node_kubeconfig
+from polling import eventually
 from nodehost import cleanup_runtime
 from serverproc import free_port
 

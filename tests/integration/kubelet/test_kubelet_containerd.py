@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from kubeletkit import eventually, node_kubeconfig
+from kubeletkit import node_kubeconfig
+from polling import eventually
 from nodehost import (
     UNREACHABLE,
     cleanup_host,

@@ -13,7 +13,7 @@ import base64
 import os
 import uuid
 
-from kubeletkit import eventually
+from polling import eventually
 
 from pyk8s.client import NotFound, load_kubeconfig
 from pyk8s.kubelet.main import KubeletOptions, run

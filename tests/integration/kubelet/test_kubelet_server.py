@@ -14,7 +14,7 @@ import time
 import uuid
 
 import pytest
-from kubeletkit import eventually
+from polling import eventually
 from serverproc import free_port
 
 from pyk8s.client import Client, load_kubeconfig

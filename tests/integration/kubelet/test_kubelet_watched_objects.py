@@ -17,7 +17,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from kubeletkit import eventually, node_kubeconfig
+from kubeletkit import node_kubeconfig
+from polling import eventually
 
 from pyk8s.client import Client, NotFound, load_kubeconfig
 from pyk8s.kubelet import volumes as volumes_module

@@ -28,10 +28,10 @@ import contextlib
 import errno
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
+from polling import eventually
 
 from pyk8s.client import Client, load_config
 from pyk8s.proxy.iptables import Iptables
@@ -133,16 +133,6 @@ async def connect_errno(netns: str, ip: str, port: int) -> int:
 async def answers(netns: str, url: str, times: int = 16) -> list[str]:
     results = [await curl(netns, url) for _ in range(times)]
     return [text if code == 0 else f"error {code}: {text}" for code, text in results]
-
-
-async def eventually(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            assert value, f"{check.__name__} never held"
-            return value
-        await asyncio.sleep(0.2)
 
 
 def endpoint_slice(name: str, service: str, pods: list[str]) -> dict:

@@ -92,6 +92,13 @@ def test_terminating_claim_is_rejected():
     assert status.reasons == ('persistentvolumeclaim "c" is being deleted',)
 
 
+def _filter_both(plugin: VolumeBinding, pod: dict) -> list:
+    """PreFilter (which must pass) then Filter on node a and node b: the two statuses."""
+    state = CycleState()
+    assert plugin.pre_filter(state, pod, [NODE_A, NODE_B]) is None
+    return [plugin.filter(state, pod, node) for node in (NODE_A, NODE_B)]
+
+
 @pytest.mark.parametrize("volume, fits_a, fits_b", [
     (pv("v", hosts=("a",), phase="Bound"), True, False),
     (pv("v", phase="Bound"), True, True),
@@ -99,10 +106,7 @@ def test_terminating_claim_is_rejected():
 ])
 def test_bound_claims_need_their_volume_on_the_node(volume, fits_a, fits_b):
     plugin = VolumeBinding(stores(claim("c", volume="v"), *([volume] if volume else [])))
-    state = CycleState()
-    assert plugin.pre_filter(state, using("c"), [NODE_A, NODE_B]) is None
-    for node, fits in ((NODE_A, fits_a), (NODE_B, fits_b)):
-        status = plugin.filter(state, using("c"), node)
+    for status, fits in zip(_filter_both(plugin, using("c")), (fits_a, fits_b)):
         if fits:
             assert status is None
         else:
@@ -125,10 +129,7 @@ def test_bound_claims_need_their_volume_on_the_node(volume, fits_a, fits_b):
 ])
 def test_wait_for_first_consumer_needs_a_matching_volume(volumes, fits_a, fits_b):
     plugin = VolumeBinding(stores(wffc(), claim("c", cls="local"), *volumes))
-    state = CycleState()
-    assert plugin.pre_filter(state, using("c"), [NODE_A, NODE_B]) is None
-    for node, fits in ((NODE_A, fits_a), (NODE_B, fits_b)):
-        status = plugin.filter(state, using("c"), node)
+    for status, fits in zip(_filter_both(plugin, using("c")), (fits_a, fits_b)):
         if fits:
             assert status is None
         else:

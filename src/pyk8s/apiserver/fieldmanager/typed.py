@@ -278,16 +278,8 @@ def _added_v1(value: object, node: Node, implicit: bool) -> dict | None:
     """The FieldsV1 of what ``_one_side`` adds for ``value``; None when it adds nothing."""
     if not value or node.atomic(value):
         return {}
-    if isinstance(value, dict):
-        out = {}
-        for key in sorted(value):
-            item = value[key]
-            if item is not None:
-                inner = _added_v1(item, node.field(key), node.implicit(key))
-                if inner is not None:
-                    out["f:" + key] = inner
-    else:
-        out = _added_items_v1(value, node)
+    out = added_fields_v1(value, node) if isinstance(value, dict) else \
+        _added_items_v1(value, node)
     if implicit:
         return out or None
     return {".": {}, **out} if out else {}

@@ -4,7 +4,8 @@ As upstream's proxy REST (``pkg/registry/core/{pod,service,node}/rest``): the na
 the URL may carry a scheme and a port (``[scheme:]NAME[:PORT]``) and what follows
 ``/proxy`` is the path asked of the backend, with the query string as sent:
 
-* a pod: its IP, at the port given (none: the scheme's default);
+* a pod: its IP, at the port given (none: the scheme's default); a pod without an IP is
+  upstream's 400 "address not allowed";
 * a service: one ready endpoint, chosen at random, of the service port given by name or
   number (none: the only port); ``no endpoints available for service`` (503) otherwise;
 * a node: its kubelet (InternalIP and ``daemonEndpoints`` port, https with the API
@@ -62,16 +63,18 @@ def _parse(req: ResourceRequest) -> tuple[str, str, str]:
     try:
         return split_scheme_name_port(req.info.name or "")
     except ValueError:
-        raise errors.bad_request(f"invalid request {req.info.name!r}") from None
+        raise errors.bad_request(
+            f'invalid {req.rt.kind.lower()} request "{req.info.name}"') from None
 
 
 def _rest_of_path(req: ResourceRequest) -> str:
-    """What follows ``/proxy`` in the URL as sent (trailing slash and escapes kept)."""
-    raw = req.http.raw_path.split("?", 1)[0]
-    marker = f"/{req.info.name}/proxy"
-    at = raw.find(marker)
-    rest = raw[at + len(marker):] if at >= 0 else ""
-    return rest if rest.startswith("/") else "/" + rest
+    """What follows ``NAME/proxy`` in the URL as sent (trailing slash and escapes kept):
+    the decoded path finds where (a name may be percent-encoded in the raw one), the raw
+    path gives the segments after it."""
+    decoded = req.http.path.split("/")
+    at = next(i for i in range(1, len(decoded))
+              if decoded[i] == "proxy" and decoded[i - 1] == req.info.name)
+    return "/" + "/".join(req.http.raw_path.split("?", 1)[0].split("/")[at + 1:])
 
 
 def _host(address: str, port: str) -> str:
@@ -84,8 +87,8 @@ async def pod_proxy(req: ResourceRequest) -> web.StreamResponse:
     scheme, name, port = _parse(req)
     pod = await req.objects.get(req.rt, req.namespace, name)
     ip = (pod.get("status") or {}).get("podIP")
-    if not ip:
-        raise _unreachable(f'pod "{name}" has no IP address')
+    if not ip:  # upstream's proxyutil.IsProxyableIP on an empty IP
+        raise errors.bad_request("address not allowed")
     return await _forward(req, f"{scheme or 'http'}://{_host(ip, port)}", None)
 
 
@@ -142,10 +145,6 @@ async def _service_endpoint(req: ResourceRequest, service: dict, port: str) -> t
     return random.choice(candidates)
 
 
-def _unreachable(reason: str) -> errors.APIError:
-    return errors.APIError(503, "ServiceUnavailable", f"error trying to reach service: {reason}")
-
-
 def _insecure(ctx) -> ssl.SSLContext:
     """Pods and services are proxied to without verifying their certificates, as upstream."""
     cached = ctx.config.get(_INSECURE_KEY)
@@ -177,7 +176,8 @@ async def _forward(req: ResourceRequest, base: str, tls: ssl.SSLContext | None
                                             headers=headers, data=body, ssl=ssl_context,
                                             allow_redirects=False)
         except (aiohttp.ClientConnectionError, OSError) as err:
-            raise _unreachable(str(err)) from None
+            raise errors.APIError(503, "ServiceUnavailable",
+                                  f"error trying to reach service: {err}") from None
         async with backend:
             response = web.StreamResponse(status=backend.status, reason=backend.reason)
             for key, value in backend.headers.items():

@@ -290,27 +290,28 @@ class CRIRuntime:
 
     # --- images ----------------------------------------------------------------------------
 
-    async def image_status(self, image: str) -> str | None:
+    async def _image(self, image: str) -> pb.Image | None:
+        """CRI ImageStatus: the local image, None when absent."""
         _, im = self._stubs()
         resp = await self._call("ImageStatus", im.ImageStatus,
                                 pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
-        return resp.image.id if resp.HasField("image") else None
+        return resp.image if resp.HasField("image") else None
+
+    async def image_status(self, image: str) -> str | None:
+        found = await self._image(image)
+        return found.id if found is not None else None
 
     async def image_size(self, image: str) -> int:
-        _, im = self._stubs()
-        resp = await self._call("ImageStatus", im.ImageStatus,
-                                pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
-        return resp.image.size if resp.HasField("image") else 0
+        found = await self._image(image)
+        return found.size if found is not None else 0
 
     async def image_user(self, image: str) -> tuple[int | None, str]:
-        _, im = self._stubs()
-        resp = await self._call("ImageStatus", im.ImageStatus,
-                                pb.ImageStatusRequest(image=pb.ImageSpec(image=image)))
-        if resp.HasField("image"):
-            if resp.image.HasField("uid"):
-                return resp.image.uid.value, ""
-            if resp.image.username:
-                return None, resp.image.username
+        found = await self._image(image)
+        if found is not None:
+            if found.HasField("uid"):
+                return found.uid.value, ""
+            if found.username:
+                return None, found.username
         return 0, ""
 
     def reachable(self, image: str) -> bool:
